@@ -1,0 +1,176 @@
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#ifndef SYSCONFDIR
+#define SYSCONFDIR "/etc"
+#endif
+
+#define DEFAULT_MAX_PIN_FAILURES 10
+/* About 30 ms of PBKDF2-HMAC-SM3 here: slow for a PIN guesser, quick enough
+ * for a login (the target is C_Initialize + C_Login under 200 ms). */
+#define DEFAULT_PIN_ITERATIONS 30000
+
+static char *home_path(const char *rel)
+{
+	const char *home = getenv("HOME");
+	if (!home || !*home) {
+		struct passwd *pw = getpwuid(getuid());
+		home = pw ? pw->pw_dir : NULL;
+	}
+	if (!home)
+		return NULL;
+	size_t n = strlen(home) + strlen(rel) + 2;
+	char *p = malloc(n);
+	if (p)
+		snprintf(p, n, "%s/%s", home, rel);
+	return p;
+}
+
+static char *trim(char *s)
+{
+	while (isspace((unsigned char)*s))
+		s++;
+	char *e = s + strlen(s);
+	while (e > s && isspace((unsigned char)e[-1]))
+		*--e = '\0';
+	return s;
+}
+
+static CK_RV parse_ulong(const char *path, int line, const char *key, const char *val,
+			 CK_ULONG lo, CK_ULONG hi, CK_ULONG *out)
+{
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(val, &end, 10);
+	if (errno || end == val || *end || v < lo || v > hi) {
+		fprintf(stderr, "sealkit-pkcs11: %s:%d: %s must be a number from %lu to %lu\n",
+			path, line, key, lo, hi);
+		return CKR_GENERAL_ERROR;
+	}
+	*out = (CK_ULONG)v;
+	return CKR_OK;
+}
+
+static CK_RV read_file(sk_config *cfg, const char *path, FILE *f)
+{
+	char buf[4096];
+	int line = 0;
+	CK_RV rv = CKR_OK;
+	while (rv == CKR_OK && fgets(buf, sizeof buf, f)) {
+		line++;
+		char *hash = strchr(buf, '#');
+		if (hash)
+			*hash = '\0';
+		char *s = trim(buf);
+		if (!*s)
+			continue;
+		char *eq = strchr(s, '=');
+		if (!eq) {
+			fprintf(stderr, "sealkit-pkcs11: %s:%d: expected 'key = value'\n", path,
+				line);
+			return CKR_GENERAL_ERROR;
+		}
+		*eq = '\0';
+		char *key = trim(s), *val = trim(eq + 1);
+		if (!strcmp(key, "token_dir")) {
+			free(cfg->token_dir);
+			cfg->token_dir = strdup(val);
+			if (!cfg->token_dir)
+				rv = CKR_HOST_MEMORY;
+		} else if (!strcmp(key, "max_pin_failures")) {
+			rv = parse_ulong(path, line, key, val, 1, 1000, &cfg->max_pin_failures);
+		} else if (!strcmp(key, "pin_iterations")) {
+			rv = parse_ulong(path, line, key, val, 1000, 100000000,
+					 &cfg->pin_iterations);
+		} else if (!strcmp(key, "min_pin_len")) {
+			rv = parse_ulong(path, line, key, val, 1, 255, &cfg->min_pin_len);
+		} else if (!strcmp(key, "max_pin_len")) {
+			rv = parse_ulong(path, line, key, val, 1, 255, &cfg->max_pin_len);
+		} else {
+			/* Unknown keys belong to later versions (proxy modules,
+			 * profiles): warn, do not fail. */
+			fprintf(stderr, "sealkit-pkcs11: %s:%d: unknown setting '%s' ignored\n",
+				path, line, key);
+		}
+	}
+	if (rv == CKR_OK && cfg->min_pin_len > cfg->max_pin_len) {
+		fprintf(stderr, "sealkit-pkcs11: %s: min_pin_len is above max_pin_len\n", path);
+		rv = CKR_GENERAL_ERROR;
+	}
+	return rv;
+}
+
+CK_RV config_load(sk_config *cfg)
+{
+	CK_RV rv = CKR_OK;
+	memset(cfg, 0, sizeof *cfg);
+	cfg->max_pin_failures = DEFAULT_MAX_PIN_FAILURES;
+	cfg->pin_iterations = DEFAULT_PIN_ITERATIONS;
+	cfg->min_pin_len = 4;
+	cfg->max_pin_len = 255;
+
+	const char *env = getenv("SEALKIT_CONF");
+	char *user = home_path(".config/sealkit/sealkit.conf");
+	const char *candidates[3] = {NULL, NULL, NULL};
+	size_t n = 0;
+	if (env && *env) {
+		candidates[n++] = env;
+	} else {
+		if (user)
+			candidates[n++] = user;
+		candidates[n++] = SYSCONFDIR "/sealkit/sealkit.conf";
+	}
+	for (size_t i = 0; i < n; i++) {
+		FILE *f = fopen(candidates[i], "r");
+		if (!f) {
+			if (i == 0 && env && *env && errno != ENOENT) {
+				fprintf(stderr, "sealkit-pkcs11: cannot read %s: %s\n", env,
+					strerror(errno));
+				rv = CKR_GENERAL_ERROR;
+				goto out;
+			}
+			continue;
+		}
+		rv = read_file(cfg, candidates[i], f);
+		fclose(f);
+		if (rv != CKR_OK)
+			goto out;
+		break;
+	}
+
+	const char *dir = getenv("SEALKIT_TOKEN_DIR");
+	if (dir && *dir) {
+		free(cfg->token_dir);
+		cfg->token_dir = strdup(dir);
+	} else if (!cfg->token_dir) {
+		const char *xdg = getenv("XDG_DATA_HOME");
+		if (xdg && *xdg) {
+			size_t len = strlen(xdg) + sizeof "/sealkit/tokens";
+			cfg->token_dir = malloc(len);
+			if (cfg->token_dir)
+				snprintf(cfg->token_dir, len, "%s/sealkit/tokens", xdg);
+		} else {
+			cfg->token_dir = home_path(".local/share/sealkit/tokens");
+		}
+	}
+	if (!cfg->token_dir)
+		rv = CKR_HOST_MEMORY;
+out:
+	free(user);
+	if (rv != CKR_OK)
+		config_free(cfg);
+	return rv;
+}
+
+void config_free(sk_config *cfg)
+{
+	free(cfg->token_dir);
+	cfg->token_dir = NULL;
+}

@@ -1,0 +1,14 @@
+# The module through its function table: linked in, and dlopen'ed.
+check_LTLIBRARIES += tests/unit/libp11test.la
+tests_unit_libp11test_la_SOURCES = tests/unit/p11test.c tests/unit/p11test.h
+tests_unit_libp11test_la_CFLAGS = $(AM_CFLAGS) $(CUNIT_CFLAGS)
+
+check_PROGRAMS += tests/unit/test_module tests/unit/test_module_dlopen
+TESTS += tests/unit/test_module tests/unit/test_module_dlopen
+tests_unit_test_module_SOURCES = tests/unit/test_module.c
+tests_unit_test_module_CFLAGS = $(unit_cflags)
+tests_unit_test_module_LDADD = tests/unit/libp11test.la $(unit_ldadd)
+tests_unit_test_module_dlopen_SOURCES = tests/unit/test_module.c
+tests_unit_test_module_dlopen_CFLAGS = $(unit_cflags) -DVIA_DLOPEN
+tests_unit_test_module_dlopen_LDADD = tests/unit/libp11test.la tests/unit/libharness.la \
+	$(CUNIT_LIBS) $(OPENSSL_LIBS) $(DL_LIBS)

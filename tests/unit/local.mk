@@ -1,0 +1,4 @@
+# CUnit suites (each file names the unit it tests).
+include tests/unit/core.mk
+include tests/unit/crypto.mk
+include tests/unit/store.mk
