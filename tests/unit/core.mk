@@ -12,3 +12,10 @@ tests_unit_test_module_dlopen_SOURCES = tests/unit/test_module.c
 tests_unit_test_module_dlopen_CFLAGS = $(unit_cflags) -DVIA_DLOPEN
 tests_unit_test_module_dlopen_LDADD = tests/unit/libp11test.la tests/unit/libharness.la \
 	$(CUNIT_LIBS) $(OPENSSL_LIBS) $(DL_LIBS)
+
+# A PKCS#11 client for the crash and two-process test.
+check_PROGRAMS += tests/unit/p11writer
+tests_unit_p11writer_SOURCES = tests/unit/p11writer.c
+tests_unit_p11writer_LDADD = $(DL_LIBS)
+TESTS += tests/shell/test_token_crash.sh
+dist_check_SCRIPTS += tests/shell/test_token_crash.sh
