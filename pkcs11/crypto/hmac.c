@@ -1,0 +1,123 @@
+/* CKM_*_HMAC and CKM_*_HMAC_GENERAL over EVP_MAC "HMAC". */
+#include "config.h"
+
+#include <string.h>
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+
+#include "internal.h"
+
+static CK_RV hmac_init(crypto_op *op, const CK_MECHANISM *mech)
+{
+	const EVP_MD *md = sk_evp_md(op->def->md);
+	const unsigned char *key;
+	size_t key_len;
+	OSSL_PARAM params[2];
+	CK_RV rv;
+
+	if (md == NULL)
+		return CKR_MECHANISM_INVALID;
+	op->out_size = (size_t)EVP_MD_get_size(md);
+	if (op->variant == HMACV_GENERAL) {
+		CK_ULONG want;
+
+		if (mech->ulParameterLen != sizeof(CK_ULONG))
+			return CKR_MECHANISM_PARAM_INVALID;
+		memcpy(&want, mech->pParameter, sizeof(want));
+		if (want == 0 || want > op->out_size)
+			return CKR_MECHANISM_PARAM_INVALID;
+		op->out_size = want;
+	} else if (!param_none(mech)) {
+		return CKR_MECHANISM_PARAM_INVALID;
+	}
+	rv = key_secret(op->key, &key, &key_len);
+	if (rv != CKR_OK)
+		return rv;
+	op->mac = EVP_MAC_CTX_new(sk_evp_hmac());
+	if (op->mac == NULL)
+		return CKR_HOST_MEMORY;
+	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
+						     (char *)EVP_MD_get0_name(md), 0);
+	params[1] = OSSL_PARAM_construct_end();
+	if (!EVP_MAC_init(op->mac, key, key_len, params))
+		return CKR_GENERAL_ERROR;
+	return CKR_OK;
+}
+
+static CK_RV hmac_update(crypto_op *op, const CK_BYTE *in, CK_ULONG in_len, CK_BYTE *out,
+			 CK_ULONG *out_len)
+{
+	return EVP_MAC_update(op->mac, in, in_len) ? CKR_OK : CKR_GENERAL_ERROR;
+}
+
+/* The whole MAC into mac[]; callers truncate. */
+static CK_RV hmac_compute(crypto_op *op, unsigned char *mac)
+{
+	size_t n;
+
+	return EVP_MAC_final(op->mac, mac, &n, EVP_MAX_MD_SIZE) ? CKR_OK : CKR_GENERAL_ERROR;
+}
+
+static CK_RV hmac_final(crypto_op *op, CK_BYTE *out, CK_ULONG *out_len)
+{
+	unsigned char mac[EVP_MAX_MD_SIZE];
+	bool done;
+	CK_RV rv = out_check(out, out_len, op->out_size, &done);
+
+	if (done || rv != CKR_OK)
+		return rv;
+	rv = hmac_compute(op, mac);
+	if (rv == CKR_OK) {
+		memcpy(out, mac, op->out_size);
+		*out_len = op->out_size;
+	}
+	OPENSSL_cleanse(mac, sizeof(mac));
+	return rv;
+}
+
+static CK_RV hmac_oneshot(crypto_op *op, const CK_BYTE *in, CK_ULONG in_len, CK_BYTE *out,
+			  CK_ULONG *out_len)
+{
+	bool done;
+	CK_RV rv = out_check(out, out_len, op->out_size, &done);
+
+	if (done || rv != CKR_OK)
+		return rv;
+	rv = hmac_update(op, in, in_len, NULL, NULL);
+	return rv == CKR_OK ? hmac_final(op, out, out_len) : rv;
+}
+
+static CK_RV hmac_verify_final(crypto_op *op, const CK_BYTE *sig, CK_ULONG sig_len)
+{
+	unsigned char mac[EVP_MAX_MD_SIZE];
+	CK_RV rv;
+
+	if (sig_len != op->out_size)
+		return CKR_SIGNATURE_LEN_RANGE;
+	rv = hmac_compute(op, mac);
+	if (rv == CKR_OK && CRYPTO_memcmp(mac, sig, sig_len) != 0)
+		rv = CKR_SIGNATURE_INVALID;
+	OPENSSL_cleanse(mac, sizeof(mac));
+	return rv;
+}
+
+static CK_RV hmac_verify(crypto_op *op, const CK_BYTE *data, CK_ULONG data_len, const CK_BYTE *sig,
+			 CK_ULONG sig_len)
+{
+	CK_RV rv;
+
+	if (sig_len != op->out_size)
+		return CKR_SIGNATURE_LEN_RANGE;
+	rv = hmac_update(op, data, data_len, NULL, NULL);
+	return rv == CKR_OK ? hmac_verify_final(op, sig, sig_len) : rv;
+}
+
+const op_handler hmac_handler = {
+	.init = hmac_init,
+	.oneshot = hmac_oneshot,
+	.update = hmac_update,
+	.final = hmac_final,
+	.verify = hmac_verify,
+	.verify_final = hmac_verify_final,
+};

@@ -1,0 +1,486 @@
+/* SM2 signatures (CKM_SM2_SM3, CKM_SM2_SM3_DER, CKM_SM2) and encryption
+ * (CKM_SM2_ENCRYPT: C1||C3||C2, CKM_SM2_ENCRYPT_DER: GM/T 0009 DER), per
+ * spec/pkcs11-sm.md 1.6. Z always uses an explicit user ID: OpenSSL 3.0
+ * defaults to an empty one, which no other implementation accepts. */
+#include "config.h"
+
+#include <string.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+
+#include "internal.h"
+
+#define SM2_DEFAULT_ID "1234567812345678"
+#define SM2_HALF 32
+#define SM2_RAW_SIG 64
+#define SM2_DER_SIG_MAX 72
+#define SM2_C1 65
+#define SM2_C3 32
+/* ENTL is a 16-bit count of bits. */
+#define SM2_ID_MAX 8191
+
+static CK_RV sm2_init(crypto_op *op, const CK_MECHANISM *mech)
+{
+	const sk_curve *c;
+	const void *id = SM2_DEFAULT_ID;
+	size_t id_len = sizeof(SM2_DEFAULT_ID) - 1;
+	bool sig = op->variant == SM2V_SM3_RAW || op->variant == SM2V_SM3_DER;
+	CK_RV rv;
+
+	if (sig && !param_none(mech)) {
+		/* Our documented extension: pParameter is the signer's ID. */
+		if (mech->ulParameterLen > SM2_ID_MAX)
+			return CKR_MECHANISM_PARAM_INVALID;
+		id = mech->pParameter;
+		id_len = mech->ulParameterLen;
+	} else if (!sig && !param_none(mech)) {
+		return CKR_MECHANISM_PARAM_INVALID;
+	}
+	rv = key_curve(op->key, &c);
+	if (rv != CKR_OK)
+		return rv == CKR_CURVE_NOT_SUPPORTED ? CKR_KEY_TYPE_INCONSISTENT : rv;
+	if (!c->sm2)
+		return CKR_KEY_TYPE_INCONSISTENT;
+	rv = key_pkey(op->key, &op->pkey);
+	if (rv != CKR_OK)
+		return rv;
+	op->pctx = EVP_PKEY_CTX_new_from_pkey(sk_libctx(), op->pkey, NULL);
+	if (op->pctx == NULL)
+		return CKR_HOST_MEMORY;
+
+	if (sig) {
+		int ok;
+
+		if (sk_evp_md(MD_SM3) == NULL)
+			return CKR_MECHANISM_INVALID;
+		op->mdctx = EVP_MD_CTX_new();
+		if (op->mdctx == NULL)
+			return CKR_HOST_MEMORY;
+		if (EVP_PKEY_CTX_set1_id(op->pctx, id, id_len) <= 0)
+			return CKR_GENERAL_ERROR;
+		EVP_MD_CTX_set_pkey_ctx(op->mdctx, op->pctx);
+		if (op->kind == OP_SIGN)
+			ok = EVP_DigestSignInit_ex(op->mdctx, NULL, "SM3", sk_libctx(), NULL,
+						   op->pkey, NULL);
+		else
+			ok = EVP_DigestVerifyInit_ex(op->mdctx, NULL, "SM3", sk_libctx(), NULL,
+						     op->pkey, NULL);
+		if (ok <= 0)
+			return CKR_GENERAL_ERROR;
+		op->out_size = op->variant == SM2V_SM3_RAW ? SM2_RAW_SIG : SM2_DER_SIG_MAX;
+		return CKR_OK;
+	}
+	switch (op->kind) {
+	case OP_SIGN:
+		rv = EVP_PKEY_sign_init(op->pctx) > 0 ? CKR_OK : CKR_GENERAL_ERROR;
+		break;
+	case OP_VERIFY:
+		rv = EVP_PKEY_verify_init(op->pctx) > 0 ? CKR_OK : CKR_GENERAL_ERROR;
+		break;
+	case OP_ENCRYPT:
+		rv = EVP_PKEY_encrypt_init(op->pctx) > 0 ? CKR_OK : CKR_GENERAL_ERROR;
+		break;
+	case OP_DECRYPT:
+		rv = EVP_PKEY_decrypt_init(op->pctx) > 0 ? CKR_OK : CKR_GENERAL_ERROR;
+		break;
+	default:
+		rv = CKR_MECHANISM_INVALID;
+	}
+	op->out_size = SM2_RAW_SIG;
+	return rv;
+}
+
+/* Hands out a signature computed once: DER signatures vary in length, so a
+ * too-small buffer keeps the result for the retry. */
+static CK_RV emit_der(crypto_op *op, const unsigned char *der, size_t der_len, CK_BYTE *out,
+		      CK_ULONG *out_len)
+{
+	if (*out_len < der_len) {
+		CK_RV rv = op_set_pending(op, der, der_len);
+
+		*out_len = der_len;
+		return rv == CKR_OK ? CKR_BUFFER_TOO_SMALL : rv;
+	}
+	memcpy(out, der, der_len);
+	*out_len = der_len;
+	op_clear_pending(op);
+	return CKR_OK;
+}
+
+static CK_RV sm2_update(crypto_op *op, const CK_BYTE *in, CK_ULONG in_len, CK_BYTE *out,
+			CK_ULONG *out_len)
+{
+	int ok = op->kind == OP_SIGN ? EVP_DigestSignUpdate(op->mdctx, in, in_len)
+				     : EVP_DigestVerifyUpdate(op->mdctx, in, in_len);
+	return ok > 0 ? CKR_OK : CKR_GENERAL_ERROR;
+}
+
+/* Size checks that can be made before the signature exists: the raw form
+ * has a fixed size; the DER form answers a query with its upper bound and
+ * otherwise keeps a too-long result for the retry (emit_der). */
+static CK_RV sig_out_check(crypto_op *op, CK_BYTE *out, CK_ULONG *out_len, bool *done)
+{
+	if (op->variant == SM2V_SM3_RAW)
+		return out_check(out, out_len, SM2_RAW_SIG, done);
+	*done = out == NULL;
+	if (*done)
+		*out_len = SM2_DER_SIG_MAX;
+	return CKR_OK;
+}
+
+static CK_RV sm2_final(crypto_op *op, CK_BYTE *out, CK_ULONG *out_len)
+{
+	unsigned char der[SM2_DER_SIG_MAX];
+	size_t der_len = sizeof(der);
+	bool done;
+	CK_RV rv;
+
+	if (op->pending_set)
+		return out_copy(op->pending, op->pending_len, out, out_len);
+	rv = sig_out_check(op, out, out_len, &done);
+	if (done || rv != CKR_OK)
+		return rv;
+	if (EVP_DigestSignFinal(op->mdctx, der, &der_len) <= 0)
+		return CKR_GENERAL_ERROR;
+	if (op->variant == SM2V_SM3_DER)
+		return emit_der(op, der, der_len, out, out_len);
+	rv = sig_der_to_raw(der, der_len, out, SM2_HALF);
+	if (rv == CKR_OK)
+		*out_len = SM2_RAW_SIG;
+	return rv;
+}
+
+/* A PKCS#11 signature as DER for OpenSSL; *tmp is to be freed. */
+static CK_RV sig_to_der(crypto_op *op, const CK_BYTE *sig, CK_ULONG sig_len,
+			const unsigned char **der, size_t *der_len, unsigned char **tmp)
+{
+	*tmp = NULL;
+	if (op->variant == SM2V_SM3_DER) {
+		if (sig_len == 0 || sig_len > SM2_DER_SIG_MAX)
+			return CKR_SIGNATURE_LEN_RANGE;
+		*der = sig;
+		*der_len = sig_len;
+		return CKR_OK;
+	}
+	if (sig_len != SM2_RAW_SIG)
+		return CKR_SIGNATURE_LEN_RANGE;
+	CK_RV rv = sig_raw_to_der(sig, SM2_HALF, tmp, der_len);
+	*der = *tmp;
+	return rv;
+}
+
+static CK_RV sm2_verify_final(crypto_op *op, const CK_BYTE *sig, CK_ULONG sig_len)
+{
+	const unsigned char *der;
+	unsigned char *tmp;
+	size_t der_len;
+	CK_RV rv = sig_to_der(op, sig, sig_len, &der, &der_len, &tmp);
+
+	if (rv != CKR_OK)
+		return rv;
+	rv = EVP_DigestVerifyFinal(op->mdctx, der, der_len) == 1 ? CKR_OK : CKR_SIGNATURE_INVALID;
+	OPENSSL_free(tmp);
+	return rv;
+}
+
+/* ---- CKM_SM2: e in, raw r||s ---- */
+
+static CK_RV sm2_raw_sign(crypto_op *op, const CK_BYTE *in, CK_ULONG in_len, CK_BYTE *out,
+			  CK_ULONG *out_len)
+{
+	unsigned char der[SM2_DER_SIG_MAX];
+	size_t der_len = sizeof(der);
+	bool done;
+	CK_RV rv;
+
+	if (in_len != SM2_HALF)
+		return CKR_DATA_LEN_RANGE;
+	rv = out_check(out, out_len, SM2_RAW_SIG, &done);
+	if (done || rv != CKR_OK)
+		return rv;
+	if (EVP_PKEY_sign(op->pctx, der, &der_len, in, in_len) <= 0)
+		return CKR_GENERAL_ERROR;
+	rv = sig_der_to_raw(der, der_len, out, SM2_HALF);
+	if (rv == CKR_OK)
+		*out_len = SM2_RAW_SIG;
+	return rv;
+}
+
+/* ---- encryption: OpenSSL's DER <-> C1||C3||C2 ---- */
+
+static size_t der_put_len(unsigned char *p, size_t len)
+{
+	if (len < 0x80) {
+		p[0] = (unsigned char)len;
+		return 1;
+	}
+	size_t n = 0;
+	for (size_t l = len; l; l >>= 8)
+		n++;
+	p[0] = (unsigned char)(0x80 | n);
+	for (size_t i = 0; i < n; i++)
+		p[1 + i] = (unsigned char)(len >> (8 * (n - 1 - i)));
+	return 1 + n;
+}
+
+static size_t der_put_uint(unsigned char *p, const unsigned char *v, size_t len)
+{
+	size_t h = 0;
+
+	while (len > 1 && *v == 0) {
+		v++;
+		len--;
+	}
+	p[h++] = 0x02;
+	h += der_put_len(p + h, len + (v[0] & 0x80 ? 1 : 0));
+	if (v[0] & 0x80)
+		p[h++] = 0;
+	memcpy(p + h, v, len);
+	return h + len;
+}
+
+/* Reads one TLV; false on malformed input. */
+static bool der_get(const unsigned char **p, const unsigned char *end, unsigned char tag,
+		    const unsigned char **val, size_t *len)
+{
+	const unsigned char *q = *p;
+	size_t l = 0;
+
+	if (end - q < 2 || *q++ != tag)
+		return false;
+	if (*q < 0x80) {
+		l = *q++;
+	} else {
+		size_t n = *q++ & 0x7f;
+		if (n == 0 || n > sizeof(size_t) || (size_t)(end - q) < n)
+			return false;
+		while (n--)
+			l = (l << 8) | *q++;
+	}
+	if ((size_t)(end - q) < l)
+		return false;
+	*val = q;
+	*len = l;
+	*p = q + l;
+	return true;
+}
+
+/* A DER INTEGER as a fixed-width unsigned number. */
+static bool der_uint_fixed(const unsigned char *v, size_t len, unsigned char *out, size_t width)
+{
+	while (len > 0 && *v == 0) {
+		v++;
+		len--;
+	}
+	if (len > width)
+		return false;
+	memset(out, 0, width - len);
+	memcpy(out + width - len, v, len);
+	return true;
+}
+
+static CK_RV der_to_c1c3c2(const unsigned char *der, size_t der_len, unsigned char *out,
+			   size_t *out_len)
+{
+	const unsigned char *p = der, *end = der + der_len, *seq, *x, *y, *h, *c;
+	size_t seq_len, xl, yl, hl, cl;
+
+	if (!der_get(&p, end, 0x30, &seq, &seq_len))
+		return CKR_GENERAL_ERROR;
+	p = seq;
+	end = seq + seq_len;
+	if (!der_get(&p, end, 0x02, &x, &xl) || !der_get(&p, end, 0x02, &y, &yl) ||
+	    !der_get(&p, end, 0x04, &h, &hl) || !der_get(&p, end, 0x04, &c, &cl) ||
+	    hl != SM2_C3 || *out_len < SM2_C1 + SM2_C3 + cl)
+		return CKR_GENERAL_ERROR;
+	out[0] = 0x04;
+	if (!der_uint_fixed(x, xl, out + 1, SM2_HALF) ||
+	    !der_uint_fixed(y, yl, out + 1 + SM2_HALF, SM2_HALF))
+		return CKR_GENERAL_ERROR;
+	memcpy(out + SM2_C1, h, SM2_C3);
+	memcpy(out + SM2_C1 + SM2_C3, c, cl);
+	*out_len = SM2_C1 + SM2_C3 + cl;
+	return CKR_OK;
+}
+
+static CK_RV c1c3c2_to_der(const unsigned char *in, size_t in_len, unsigned char **der,
+			   size_t *der_len)
+{
+	size_t cl = in_len - SM2_C1 - SM2_C3, body, h = 0;
+	unsigned char *p;
+
+	body = 2 * (2 + 1 + SM2_HALF) + 2 + SM2_C3 + 1 + 9 + cl;
+	p = OPENSSL_malloc(body + 10);
+	if (p == NULL)
+		return CKR_HOST_MEMORY;
+	/* Body first at an offset, then the SEQUENCE header in front. */
+	unsigned char *b = p + 10;
+	size_t n = 0;
+	n += der_put_uint(b + n, in + 1, SM2_HALF);
+	n += der_put_uint(b + n, in + 1 + SM2_HALF, SM2_HALF);
+	b[n++] = 0x04;
+	n += der_put_len(b + n, SM2_C3);
+	memcpy(b + n, in + SM2_C1, SM2_C3);
+	n += SM2_C3;
+	b[n++] = 0x04;
+	n += der_put_len(b + n, cl);
+	memcpy(b + n, in + SM2_C1 + SM2_C3, cl);
+	n += cl;
+	unsigned char hdr[10];
+	hdr[h++] = 0x30;
+	h += der_put_len(hdr + h, n);
+	memmove(p + h, b, n);
+	memcpy(p, hdr, h);
+	*der = p;
+	*der_len = h + n;
+	return CKR_OK;
+}
+
+static CK_RV sm2_encrypt(crypto_op *op, const CK_BYTE *in, CK_ULONG in_len, CK_BYTE *out,
+			 CK_ULONG *out_len)
+{
+	unsigned char *ct = NULL;
+	size_t ct_len = 0;
+	bool done;
+	CK_RV rv;
+
+	if (in_len == 0)
+		return CKR_DATA_LEN_RANGE;
+	if (op->pending_set)
+		return out_copy(op->pending, op->pending_len, out, out_len);
+	if (EVP_PKEY_encrypt(op->pctx, NULL, &ct_len, in, in_len) <= 0)
+		return CKR_GENERAL_ERROR;
+	/* Raw: exact size; DER: OpenSSL's upper bound for a query, and the
+	 * result kept if it does not fit (the ciphertext is randomised). */
+	if (op->variant == SM2V_ENC_RAW) {
+		rv = out_check(out, out_len, SM2_C1 + SM2_C3 + in_len, &done);
+		if (done || rv != CKR_OK)
+			return rv;
+	} else if (out == NULL) {
+		*out_len = ct_len;
+		return CKR_OK;
+	}
+	ct = OPENSSL_malloc(ct_len);
+	if (ct == NULL)
+		return CKR_HOST_MEMORY;
+	rv = CKR_GENERAL_ERROR;
+	if (EVP_PKEY_encrypt(op->pctx, ct, &ct_len, in, in_len) <= 0)
+		goto out;
+	if (op->variant == SM2V_ENC_DER) {
+		rv = emit_der(op, ct, ct_len, out, out_len);
+	} else {
+		size_t n = *out_len;
+		rv = der_to_c1c3c2(ct, ct_len, out, &n);
+		*out_len = n;
+	}
+out:
+	OPENSSL_free(ct);
+	return rv;
+}
+
+static CK_RV sm2_decrypt(crypto_op *op, const CK_BYTE *in, CK_ULONG in_len, CK_BYTE *out,
+			 CK_ULONG *out_len)
+{
+	unsigned char *der = NULL, *pt = NULL;
+	const unsigned char *src = in;
+	size_t src_len = in_len, pt_len = 0;
+	bool done;
+	CK_RV rv;
+
+	if (op->variant == SM2V_ENC_RAW) {
+		if (in_len <= SM2_C1 + SM2_C3)
+			return CKR_ENCRYPTED_DATA_LEN_RANGE;
+		if (in[0] != 0x04)
+			return CKR_ENCRYPTED_DATA_INVALID;
+		rv = out_check(out, out_len, in_len - SM2_C1 - SM2_C3, &done);
+		if (done || rv != CKR_OK)
+			return rv;
+		rv = c1c3c2_to_der(in, in_len, &der, &src_len);
+		if (rv != CKR_OK)
+			return rv;
+		src = der;
+	} else if (in_len < 2 + SM2_C1 + SM2_C3) {
+		return CKR_ENCRYPTED_DATA_LEN_RANGE;
+	}
+	rv = CKR_ENCRYPTED_DATA_INVALID;
+	if (EVP_PKEY_decrypt(op->pctx, NULL, &pt_len, src, src_len) <= 0)
+		goto out;
+	pt = OPENSSL_malloc(pt_len ? pt_len : 1);
+	if (pt == NULL) {
+		rv = CKR_HOST_MEMORY;
+		goto out;
+	}
+	/* C3 mismatch (wrong key or tampering) fails here. */
+	if (EVP_PKEY_decrypt(op->pctx, pt, &pt_len, src, src_len) <= 0)
+		goto out;
+	rv = out_copy(pt, pt_len, out, out_len);
+out:
+	if (pt)
+		OPENSSL_clear_free(pt, pt_len);
+	OPENSSL_free(der);
+	return rv;
+}
+
+static CK_RV sm2_oneshot(crypto_op *op, const CK_BYTE *in, CK_ULONG in_len, CK_BYTE *out,
+			 CK_ULONG *out_len)
+{
+	bool done;
+	CK_RV rv;
+
+	switch (op->variant) {
+	case SM2V_RAW:
+		return sm2_raw_sign(op, in, in_len, out, out_len);
+	case SM2V_ENC_RAW:
+	case SM2V_ENC_DER:
+		return op->kind == OP_ENCRYPT ? sm2_encrypt(op, in, in_len, out, out_len)
+					      : sm2_decrypt(op, in, in_len, out, out_len);
+	default:
+		break;
+	}
+	if (op->pending_set)
+		return out_copy(op->pending, op->pending_len, out, out_len);
+	/* Check what we can before the message is consumed. */
+	rv = sig_out_check(op, out, out_len, &done);
+	if (done || rv != CKR_OK)
+		return rv;
+	rv = sm2_update(op, in, in_len, NULL, NULL);
+	return rv == CKR_OK ? sm2_final(op, out, out_len) : rv;
+}
+
+static CK_RV sm2_verify(crypto_op *op, const CK_BYTE *data, CK_ULONG data_len, const CK_BYTE *sig,
+			CK_ULONG sig_len)
+{
+	const unsigned char *der;
+	unsigned char *tmp;
+	size_t der_len;
+	CK_RV rv;
+
+	if (op->variant != SM2V_RAW) {
+		rv = sig_to_der(op, sig, sig_len, &der, &der_len, &tmp);
+		OPENSSL_free(tmp);
+		if (rv != CKR_OK)
+			return rv;
+		rv = sm2_update(op, data, data_len, NULL, NULL);
+		return rv == CKR_OK ? sm2_verify_final(op, sig, sig_len) : rv;
+	}
+	if (sig_len != SM2_RAW_SIG)
+		return CKR_SIGNATURE_LEN_RANGE;
+	if (data_len != SM2_HALF)
+		return CKR_DATA_LEN_RANGE;
+	rv = sig_raw_to_der(sig, SM2_HALF, &tmp, &der_len);
+	if (rv != CKR_OK)
+		return rv;
+	rv = EVP_PKEY_verify(op->pctx, tmp, der_len, data, data_len) == 1 ? CKR_OK
+									  : CKR_SIGNATURE_INVALID;
+	OPENSSL_free(tmp);
+	return rv;
+}
+
+const op_handler sm2_handler = {
+	.init = sm2_init,
+	.oneshot = sm2_oneshot,
+	.update = sm2_update,
+	.final = sm2_final,
+	.verify = sm2_verify,
+	.verify_final = sm2_verify_final,
+};

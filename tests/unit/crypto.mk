@@ -1,0 +1,7 @@
+# CUnit tests (crypto): pkcs11/crypto and pkcs11/mechanisms.c, driven directly.
+check_PROGRAMS += tests/unit/test_crypto
+TESTS += tests/unit/test_crypto
+tests_unit_test_crypto_SOURCES = tests/unit/test_crypto.c
+tests_unit_test_crypto_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tests/unit
+tests_unit_test_crypto_CFLAGS = $(unit_cflags)
+tests_unit_test_crypto_LDADD = $(unit_ldadd)
