@@ -515,11 +515,12 @@ static CK_RV check_writable(sk_session *s, sk_object *o)
 		return CKR_SESSION_READ_ONLY;
 	if (o->is_private && s->token->login != CKU_USER)
 		return CKR_USER_NOT_LOGGED_IN;
-	/* Key material of token objects is sealed under the user's token key,
-	 * so such keys must be private objects. */
-	if (o->is_token && !o->is_private &&
-	    (o->cls == CKO_PRIVATE_KEY || o->cls == CKO_SECRET_KEY))
-		return CKR_TEMPLATE_INCONSISTENT;
+	/* Key material of token objects is sealed under the token key, which
+	 * only a login opens. A key with CKA_PRIVATE=FALSE (pkcs11-tool's
+	 * default for --keygen) is therefore visible to everyone but usable
+	 * only after login: nothing is ever stored in the clear. */
+	if (o->is_token && o->secret.len && s->token->login != CKU_USER)
+		return CKR_USER_NOT_LOGGED_IN;
 	return CKR_OK;
 }
 

@@ -731,8 +731,15 @@ static void test_persistence_and_no_clear_keys(void)
 			     {CKA_KEY_TYPE, &gen, sizeof gen},
 			     {CKA_VALUE, secret, sizeof secret},
 			     {CKA_TOKEN, &yes, 1},
-			     {CKA_PRIVATE, &pubt, 1}};
-	CK_ASSERT_RV(p11->C_CreateObject(s, pt, 5, &h), CKR_TEMPLATE_INCONSISTENT);
+			     {CKA_PRIVATE, &pubt, 1},
+			     {CKA_SENSITIVE, &no, 1},
+			     {CKA_EXTRACTABLE, &yes, 1},
+			     {CKA_LABEL, "public-sealed", 13}};
+	CK_OBJECT_HANDLE pubkey;
+	CK_OK(p11->C_CreateObject(s, pt, 8, &pubkey));
+	CK_OK(p11->C_Logout(s));
+	/* Without login no key material can be sealed. */
+	CK_ASSERT_RV(p11->C_CreateObject(s, pt, 8, &h), CKR_USER_NOT_LOGGED_IN);
 	CK_OK(p11->C_CloseSession(s));
 	p11->C_Finalize(NULL);
 
@@ -750,6 +757,24 @@ static void test_persistence_and_no_clear_keys(void)
 	CU_ASSERT(stat(path, &st) == 0 && (st.st_mode & 077) == 0);
 
 	CK_OK(p11->C_Initialize(NULL));
+	/* A public key object is visible before login, but its value is
+	 * sealed: reading it needs the login that opens the token key. */
+	CK_OK(p11->C_OpenSession(objslot, CKF_SERIAL_SESSION, NULL, NULL, &s));
+	CK_ATTRIBUTE pl = {CKA_LABEL, "public-sealed", 13};
+	CK_OBJECT_HANDLE ph[2];
+	CK_ULONG pn = 0;
+	CK_OK(p11->C_FindObjectsInit(s, &pl, 1));
+	CK_OK(p11->C_FindObjects(s, ph, 2, &pn));
+	CK_OK(p11->C_FindObjectsFinal(s));
+	CU_ASSERT_EQUAL_FATAL(pn, 1);
+	unsigned char pv[32];
+	CK_ATTRIBUTE pq = {CKA_VALUE, pv, sizeof pv};
+	CK_ASSERT_RV(p11->C_GetAttributeValue(s, ph[0], &pq, 1), CKR_USER_NOT_LOGGED_IN);
+	CK_OK(p11->C_Login(s, CKU_USER, (CK_UTF8CHAR *)USER_PIN, strlen(USER_PIN)));
+	pq.ulValueLen = sizeof pv;
+	CK_OK(p11->C_GetAttributeValue(s, ph[0], &pq, 1));
+	CU_ASSERT(memcmp(pv, secret, sizeof pv) == 0);
+	CK_OK(p11->C_CloseSession(s));
 	s = p11t_user_session(objslot);
 	CK_ATTRIBUTE id = {CKA_ID, "\x01\x02", 2};
 	CK_OBJECT_HANDLE found[2];
