@@ -425,6 +425,8 @@ CK_RV object_from_template(attr_origin origin, CK_OBJECT_CLASS cls, CK_KEY_TYPE 
 	if (is_key) {
 		if ((rv = template_ulong(tmpl, count, CKA_KEY_TYPE, &v, &found)) != CKR_OK)
 			return rv;
+		/* Objects store our key type whatever alias the caller used. */
+		v = found ? mech_canonical_key_type(v) : v;
 		if (found) {
 			if (key_type == CK_UNAVAILABLE_INFORMATION)
 				key_type = v;

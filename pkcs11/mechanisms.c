@@ -144,12 +144,68 @@ static const mech_def table[] = {
 	ROW(CKM_SM4_ECB_PAD, 16, 16, ED, NA, &cipher_handler, KT(CKK_SM4), MD_NONE,
 	    CIPHV_ECB_PAD, true),
 	ROW(CKM_SM4_CTR, 16, 16, ED, NA, &cipher_handler, KT(CKK_SM4), MD_NONE, CIPHV_CTR, true),
+	ROW(CKM_SM4_GCM, 16, 16, ED, NA, &soft_gcm_handler, KT(CKK_SM4), MD_NONE, 0, true),
+	ROW(CKM_SM4_MAC, 16, 16, SV, NA, &block_mac_handler, KT(CKK_SM4), MD_NONE, BMACV_HALF,
+	    true),
+	ROW(CKM_SM4_MAC_GENERAL, 16, 16, SV, NA, &block_mac_handler, KT(CKK_SM4), MD_NONE,
+	    BMACV_GENERAL, true),
 };
 
 #define TABLE_LEN (sizeof(table) / sizeof(table[0]))
 
+/* Other vendors' codes accepted on input (spec/pkcs11-sm.md 1.6): only
+ * values no vendor uses for anything else. Never listed, never stored. */
+static const struct alias {
+	CK_ULONG alias, canonical;
+} mech_aliases[] = {
+	{0x80000B22UL, CKM_SM2_SM3},	      /* Luna CKM_SM3_SM2DSA */
+	{0x8005000CUL, CKM_SM2_SM3},	      /* IBM CKM_IBM_SM2_SM3 */
+	{0x80008105UL, CKM_SM2},	      /* Sansec CKM_SM2_SIGN_NO_DER */
+	{0x80000B21UL, CKM_SM2},	      /* Luna CKM_SM2DSA */
+	{0x8005000BUL, CKM_SM2},	      /* IBM CKM_IBM_SM2 */
+	{0x80000B20UL, CKM_SM2_KEY_PAIR_GEN}, /* Luna */
+	{0x8005000AUL, CKM_SM2_KEY_PAIR_GEN}, /* IBM */
+	{0x8005000DUL, CKM_SM2_ENCRYPT},      /* IBM CKM_IBM_SM2_ENCRYPT */
+	{0x80000B01UL, CKM_SM3},	      /* Luna */
+	{0x8005000EUL, CKM_SM3},	      /* IBM, openCryptoki */
+	{0x80000B10UL, CKM_SM4_KEY_GEN},      /* Luna */
+	{0x80000B11UL, CKM_SM4_ECB},	      /* Luna */
+	{0x80000B12UL, CKM_SM4_CBC},	      /* Luna */
+	{0x80000B13UL, CKM_SM4_CBC_PAD},      /* Luna */
+	{0x8000A201UL, CKM_SM4_CBC_PAD},      /* Sansec, ChainMaker */
+	{0x80534D5AUL, CKM_SM4_CTR},	      /* NXP imx-smw */
+};
+
+static const struct alias key_type_aliases[] = {
+	{0x80000016UL, CKK_SM2}, /* Luna */
+	{0x80050002UL, CKK_SM2}, /* IBM */
+	{0x80000015UL, CKK_SM4}, /* Luna */
+	{0x80050001UL, CKK_SM4}, /* IBM */
+};
+
+static CK_ULONG unalias(const struct alias *tab, size_t n, CK_ULONG v)
+{
+	for (size_t i = 0; i < n; i++)
+		if (tab[i].alias == v)
+			return tab[i].canonical;
+	return v;
+}
+
+CK_MECHANISM_TYPE mech_canonical(CK_MECHANISM_TYPE type)
+{
+	return unalias(mech_aliases, sizeof(mech_aliases) / sizeof(mech_aliases[0]), type);
+}
+
+CK_KEY_TYPE mech_canonical_key_type(CK_KEY_TYPE kt)
+{
+	return unalias(key_type_aliases, sizeof(key_type_aliases) / sizeof(key_type_aliases[0]),
+		       kt);
+}
+
+/* Accepts aliases, so every caller (info, operations, key management) does. */
 const mech_def *mech_find(CK_MECHANISM_TYPE type)
 {
+	type = mech_canonical(type);
 	for (size_t i = 0; i < TABLE_LEN; i++)
 		if (table[i].type == type)
 			return &table[i];

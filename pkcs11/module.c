@@ -880,7 +880,8 @@ static bool mechanism_allowed(sk_object *key, CK_MECHANISM_TYPE m)
 	for (CK_ULONG i = 0; i + sizeof(CK_MECHANISM_TYPE) <= len; i += sizeof(CK_MECHANISM_TYPE)) {
 		CK_MECHANISM_TYPE t;
 		memcpy(&t, v + i, sizeof t);
-		if (t == m)
+		/* Aliases name the same mechanism. */
+		if (mech_canonical(t) == mech_canonical(m))
 			return true;
 	}
 	return false;
@@ -1317,7 +1318,7 @@ CK_RV C_GenerateKey(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
 	rv = check_writable(s, o);
 	pthread_mutex_unlock(&s->token->lock);
 	if (rv != CKR_OK || (rv = crypto_generate_key(pMechanism, o)) != CKR_OK ||
-	    (rv = object_finish_key(o, ORIGIN_GENERATE, pMechanism->mechanism)) != CKR_OK)
+	    (rv = object_finish_key(o, ORIGIN_GENERATE, mech_canonical(pMechanism->mechanism))) != CKR_OK)
 		goto out;
 	rv = add_object(s, o, phKey);
 out:
@@ -1366,8 +1367,8 @@ CK_RV C_GenerateKeyPair(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
 		rv = check_writable(s, priv);
 	pthread_mutex_unlock(&s->token->lock);
 	if (rv != CKR_OK || (rv = crypto_generate_key_pair(pMechanism, pub, priv)) != CKR_OK ||
-	    (rv = object_finish_key(pub, ORIGIN_GENERATE, pMechanism->mechanism)) != CKR_OK ||
-	    (rv = object_finish_key(priv, ORIGIN_GENERATE, pMechanism->mechanism)) != CKR_OK)
+	    (rv = object_finish_key(pub, ORIGIN_GENERATE, mech_canonical(pMechanism->mechanism))) != CKR_OK ||
+	    (rv = object_finish_key(priv, ORIGIN_GENERATE, mech_canonical(pMechanism->mechanism))) != CKR_OK)
 		goto out;
 	if ((rv = add_object(s, pub, phPublicKey)) != CKR_OK)
 		goto out;

@@ -93,5 +93,10 @@ const CK_MECHANISM_INFO *mech_info(CK_MECHANISM_TYPE type);
 /* For key generation mechanisms: the key type they make, else
  * CK_UNAVAILABLE_INFORMATION. */
 CK_KEY_TYPE mech_key_type(CK_MECHANISM_TYPE type);
+/* Other vendors' codes accepted on input (spec/pkcs11-sm.md 1.6) mapped to
+ * ours; anything else is returned unchanged. mech_info, crypto_op_new and
+ * key management accept aliases themselves; mech_list lists only ours. */
+CK_MECHANISM_TYPE mech_canonical(CK_MECHANISM_TYPE type);
+CK_KEY_TYPE mech_canonical_key_type(CK_KEY_TYPE kt);
 
 #endif

@@ -55,10 +55,14 @@ enum {
 	SM2V_ENC_DER,
 	/* HMAC */
 	HMACV_FULL,
-	HMACV_GENERAL
+	HMACV_GENERAL,
+	/* block cipher CBC-MAC */
+	BMACV_HALF,
+	BMACV_GENERAL
 };
 
 typedef struct op_handler op_handler;
+typedef struct gcm_ctx gcm_ctx;
 
 /* One row of the mechanism table (mechanisms.c). */
 typedef struct mech_def {
@@ -87,6 +91,7 @@ struct crypto_op {
 	EVP_MD_CTX *mdctx;
 	EVP_MAC_CTX *mac;
 	EVP_CIPHER_CTX *cctx;
+	gcm_ctx *gcm;        /* our own GCM (block ciphers OpenSSL has no GCM for) */
 	const EVP_MD *hash;  /* PSS / OAEP / hash-and-sign */
 	const EVP_MD *mgf1;
 	int salt_len;
@@ -135,6 +140,8 @@ extern const op_handler ecdsa_handler;
 extern const op_handler rsa_handler;
 extern const op_handler cipher_handler;
 extern const op_handler gcm_handler;
+extern const op_handler soft_gcm_handler;
+extern const op_handler block_mac_handler;
 extern const op_handler sm2_handler;
 
 /* crypto_init's fetched algorithms (never NULL after a successful init,
@@ -214,5 +221,18 @@ CK_RV ecdh_derive(const CK_MECHANISM *mech, sk_object *base, sk_object *key);
 
 /* ---- symmetric helpers (aes.c) ---- */
 CK_RV cipher_for_key(sk_object *key, sk_cmode mode, const EVP_CIPHER **out);
+
+/* ---- GCM over a 128-bit block cipher's ECB (gcm.c) ----
+ * Order of use: new, aad (any number of calls), then encrypt, or
+ * hash_ciphertext + tag + decrypt; tag once at the end. */
+CK_RV gcm_ctx_new(const EVP_CIPHER *ecb, const unsigned char *key, const unsigned char *iv,
+		  size_t iv_len, gcm_ctx **out);
+void gcm_ctx_free(gcm_ctx *g);
+CK_RV gcm_ctx_aad(gcm_ctx *g, const unsigned char *aad, size_t len);
+CK_RV gcm_ctx_encrypt(gcm_ctx *g, const unsigned char *in, size_t len, unsigned char *out);
+/* Decryption: hash the ciphertext, check the tag, only then decrypt it. */
+CK_RV gcm_ctx_hash_ciphertext(gcm_ctx *g, const unsigned char *ct, size_t len);
+CK_RV gcm_ctx_decrypt(gcm_ctx *g, const unsigned char *ct, size_t len, unsigned char *out);
+CK_RV gcm_ctx_tag(gcm_ctx *g, unsigned char tag[16]);
 
 #endif

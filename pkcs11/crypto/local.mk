@@ -9,6 +9,8 @@ SK_CRYPTO_SOURCES += \
 	pkcs11/crypto/sm2.c \
 	pkcs11/crypto/rsa.c \
 	pkcs11/crypto/aes.c \
+	pkcs11/crypto/gcm.c \
+	pkcs11/crypto/blockmac.c \
 	pkcs11/crypto/keys.c \
 	pkcs11/crypto/wrap.c \
 	pkcs11/crypto/random.c
