@@ -413,50 +413,17 @@ static CK_RV gcm_open(crypto_op *op, const unsigned char *in, size_t in_len, CK_
 	return CKR_OK;
 }
 
+static const gcm_steps evp_gcm_steps = {gcm_update, gcm_encrypt_final, gcm_open};
+
 static CK_RV gcm_final(crypto_op *op, CK_BYTE *out, CK_ULONG *out_len)
 {
-	bool done;
-	CK_RV rv;
-
-	if (op->kind == OP_ENCRYPT)
-		return gcm_encrypt_final(op, out, out_len);
-	if (op->buf_len < op->tag_len)
-		return CKR_ENCRYPTED_DATA_LEN_RANGE;
-	rv = out_check(out, out_len, op->buf_len - op->tag_len, &done);
-	if (done || rv != CKR_OK)
-		return rv;
-	return gcm_open(op, op->buf, op->buf_len, out, out_len);
+	return gcm_frame_final(&evp_gcm_steps, op, out, out_len);
 }
 
 static CK_RV gcm_oneshot(crypto_op *op, const CK_BYTE *in, CK_ULONG in_len, CK_BYTE *out,
 			 CK_ULONG *out_len)
 {
-	CK_ULONG n1, n2;
-	bool done;
-	CK_RV rv;
-
-	if (in_len > 0x7fffffff)
-		return op->kind == OP_ENCRYPT ? CKR_DATA_LEN_RANGE : CKR_ENCRYPTED_DATA_LEN_RANGE;
-	if (op->kind == OP_DECRYPT) {
-		if (in_len < op->tag_len)
-			return CKR_ENCRYPTED_DATA_LEN_RANGE;
-		rv = out_check(out, out_len, in_len - op->tag_len, &done);
-		if (done || rv != CKR_OK)
-			return rv;
-		return gcm_open(op, in, in_len, out, out_len);
-	}
-	rv = out_check(out, out_len, in_len + op->tag_len, &done);
-	if (done || rv != CKR_OK)
-		return rv;
-	n1 = in_len;
-	rv = gcm_update(op, in, in_len, out, &n1);
-	if (rv != CKR_OK)
-		return rv;
-	n2 = op->tag_len;
-	rv = gcm_encrypt_final(op, out + n1, &n2);
-	if (rv == CKR_OK)
-		*out_len = n1 + n2;
-	return rv;
+	return gcm_frame_oneshot(&evp_gcm_steps, op, in, in_len, out, out_len);
 }
 
 const op_handler gcm_handler = {

@@ -361,23 +361,25 @@ static CK_RV sgcm_open(crypto_op *op, const unsigned char *in, size_t in_len, CK
 	return rv;
 }
 
-static CK_RV sgcm_final(crypto_op *op, CK_BYTE *out, CK_ULONG *out_len)
+/* The framing every GCM shares, whatever computes it: tag length checks,
+ * the output-size rules of crypto.h, single-part = update + final. */
+CK_RV gcm_frame_final(const gcm_steps *g, crypto_op *op, CK_BYTE *out, CK_ULONG *out_len)
 {
 	bool done;
 	CK_RV rv;
 
 	if (op->kind == OP_ENCRYPT)
-		return sgcm_encrypt_final(op, out, out_len);
+		return g->encrypt_final(op, out, out_len);
 	if (op->buf_len < op->tag_len)
 		return CKR_ENCRYPTED_DATA_LEN_RANGE;
 	rv = out_check(out, out_len, op->buf_len - op->tag_len, &done);
 	if (done || rv != CKR_OK)
 		return rv;
-	return sgcm_open(op, op->buf, op->buf_len, out, out_len);
+	return g->open(op, op->buf, op->buf_len, out, out_len);
 }
 
-static CK_RV sgcm_oneshot(crypto_op *op, const CK_BYTE *in, CK_ULONG in_len, CK_BYTE *out,
-			  CK_ULONG *out_len)
+CK_RV gcm_frame_oneshot(const gcm_steps *g, crypto_op *op, const CK_BYTE *in, CK_ULONG in_len,
+			CK_BYTE *out, CK_ULONG *out_len)
 {
 	CK_ULONG n1, n2;
 	bool done;
@@ -391,20 +393,33 @@ static CK_RV sgcm_oneshot(crypto_op *op, const CK_BYTE *in, CK_ULONG in_len, CK_
 		rv = out_check(out, out_len, in_len - op->tag_len, &done);
 		if (done || rv != CKR_OK)
 			return rv;
-		return sgcm_open(op, in, in_len, out, out_len);
+		return g->open(op, in, in_len, out, out_len);
 	}
 	rv = out_check(out, out_len, in_len + op->tag_len, &done);
 	if (done || rv != CKR_OK)
 		return rv;
 	n1 = in_len;
-	rv = sgcm_update(op, in, in_len, out, &n1);
+	rv = g->update(op, in, in_len, out, &n1);
 	if (rv != CKR_OK)
 		return rv;
 	n2 = op->tag_len;
-	rv = sgcm_encrypt_final(op, out + n1, &n2);
+	rv = g->encrypt_final(op, out + n1, &n2);
 	if (rv == CKR_OK)
 		*out_len = n1 + n2;
 	return rv;
+}
+
+static const gcm_steps sgcm_steps = {sgcm_update, sgcm_encrypt_final, sgcm_open};
+
+static CK_RV sgcm_final(crypto_op *op, CK_BYTE *out, CK_ULONG *out_len)
+{
+	return gcm_frame_final(&sgcm_steps, op, out, out_len);
+}
+
+static CK_RV sgcm_oneshot(crypto_op *op, const CK_BYTE *in, CK_ULONG in_len, CK_BYTE *out,
+			  CK_ULONG *out_len)
+{
+	return gcm_frame_oneshot(&sgcm_steps, op, in, in_len, out, out_len);
 }
 
 static void sgcm_cleanup(crypto_op *op)

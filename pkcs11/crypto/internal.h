@@ -161,6 +161,19 @@ sk_md md_from_mgf(CK_ULONG mgf);
  * a length-query CKR_OK (out == NULL) or CKR_BUFFER_TOO_SMALL. *done tells
  * the caller to return immediately. */
 CK_RV out_check(CK_BYTE *out, CK_ULONG *out_len, size_t need, bool *done);
+
+/* GCM framing shared by AES-GCM (OpenSSL) and SM4-GCM (gcm.c): only these
+ * steps differ. */
+typedef struct gcm_steps {
+	CK_RV (*update)(crypto_op *op, const CK_BYTE *in, CK_ULONG in_len, CK_BYTE *out,
+			CK_ULONG *out_len);
+	CK_RV (*encrypt_final)(crypto_op *op, CK_BYTE *out, CK_ULONG *out_len);
+	CK_RV (*open)(crypto_op *op, const unsigned char *in, size_t in_len, CK_BYTE *out,
+		      CK_ULONG *out_len);
+} gcm_steps;
+CK_RV gcm_frame_final(const gcm_steps *g, crypto_op *op, CK_BYTE *out, CK_ULONG *out_len);
+CK_RV gcm_frame_oneshot(const gcm_steps *g, crypto_op *op, const CK_BYTE *in, CK_ULONG in_len,
+			CK_BYTE *out, CK_ULONG *out_len);
 /* Copies a prepared result respecting the same convention. */
 CK_RV out_copy(const unsigned char *src, size_t len, CK_BYTE *out, CK_ULONG *out_len);
 /* The pending-result helpers on an operation. */
