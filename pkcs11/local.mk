@@ -42,3 +42,7 @@ CLEANFILES += pkcs11/sealkit-build.module
 pkcs11/sealkit-build.module: Makefile
 	$(AM_V_GEN)mkdir -p pkcs11 && \
 	echo "module: $(abs_top_builddir)/.libs/sealkit-pkcs11.so" > $@
+
+# p11-kit's module directory holds modules, not libtool archives.
+install-data-hook:
+	rm -f $(DESTDIR)$(p11moduledir)/sealkit-pkcs11.la

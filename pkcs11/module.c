@@ -44,9 +44,19 @@ void sk_debug(const char *fmt, ...)
 CK_RV module_check(void)
 {
 	/* A forked child sees the parent's state but must start afresh. */
-	if (!module.initialized || module.pid != getpid())
+	if (!module.initialized || atomic_load_explicit(&module.forked, memory_order_relaxed))
 		return CKR_CRYPTOKI_NOT_INITIALIZED;
 	return CKR_OK;
+}
+
+static void on_fork_child(void)
+{
+	atomic_store(&module.forked, true);
+}
+
+static void register_fork_handler(void)
+{
+	pthread_atfork(NULL, NULL, on_fork_child);
 }
 
 /* ---- general ------------------------------------------------------------ */
@@ -62,13 +72,16 @@ CK_RV C_Initialize(CK_VOID_PTR pInitArgs)
 		/* With or without the caller's mutex functions we use the OS's
 		 * own locks, which are always safe for several threads. */
 	}
-	if (module.initialized && module.pid != getpid()) {
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	pthread_once(&once, register_fork_handler);
+	if (atomic_load(&module.forked)) {
 		/* Forked child: forget the parent's state without touching it
 		 * (its SQLite handles and locks belong to the parent). */
 		pthread_mutex_init(&module.lock, NULL);
 		slot_abandon_all();
 		memset(&module.sessions, 0, sizeof module.sessions);
 		module.initialized = false;
+		atomic_store(&module.forked, false);
 	}
 	pthread_mutex_lock(&module.lock);
 	if (module.initialized) {
@@ -892,7 +905,9 @@ static CK_RV get_key(sk_session *s, CK_OBJECT_HANDLE h, CK_ATTRIBUTE_TYPE usage,
 		     CK_MECHANISM_TYPE mech, CK_RV invalid, sk_object **out)
 {
 	sk_object *key;
-	CK_RV rv = get_object(s, h, &key);
+	pthread_mutex_lock(&s->token->lock);
+	CK_RV rv = token_object_lookup(s->token, h, &key);
+	pthread_mutex_unlock(&s->token->lock);
 	if (rv == CKR_OBJECT_HANDLE_INVALID)
 		return invalid;
 	if (rv != CKR_OK)

@@ -21,6 +21,9 @@ typedef struct sk_module {
 	pthread_mutex_t lock;
 	bool initialized;
 	pid_t pid;
+	/* Set in a forked child (pthread_atfork), so that checking for a fork
+	 * costs no getpid() system call on every function. */
+	atomic_bool forked;
 	sk_config cfg;
 	ptrvec tokens;    /* struct sk_token *, sorted by slot ID */
 	u64map sessions;  /* handle -> struct sk_session * */

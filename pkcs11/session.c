@@ -10,7 +10,7 @@ CK_RV session_get(CK_SESSION_HANDLE h, sk_session **out)
 {
 	CK_RV rv = CKR_SESSION_HANDLE_INVALID;
 	pthread_mutex_lock(&module.lock);
-	if (!module.initialized || module.pid != getpid()) {
+	if (module_check() != CKR_OK) {
 		rv = CKR_CRYPTOKI_NOT_INITIALIZED;
 	} else {
 		sk_session *s = u64map_get(&module.sessions, h);

@@ -21,6 +21,10 @@
 #define M_SO_FAILS "so_fails"
 #define M_USER_FAILS "user_fails"
 
+/* Find index values: see index_add(). */
+#define INDEX_MANY(p) (((uintptr_t)(p)) & 1u)
+#define INDEX_VEC(p) ((ptrvec *)(((uintptr_t)(p)) & ~(uintptr_t)1u))
+
 sk_token *token_new(CK_SLOT_ID id, const char *path)
 {
 	sk_token *t = calloc(1, sizeof *t);
@@ -47,8 +51,10 @@ static void index_clear(sk_token *t)
 	size_t pos = 0;
 	void *v;
 	while (u64map_next(&t->index, &pos, NULL, &v)) {
-		ptrvec_free(v);
-		free(v);
+		if (INDEX_MANY(v)) {
+			ptrvec_free(INDEX_VEC(v));
+			free(INDEX_VEC(v));
+		}
 	}
 	u64map_free(&t->index);
 	u64map_init(&t->index);
@@ -179,6 +185,10 @@ static uint64_t index_key(CK_ATTRIBUTE_TYPE type, const void *v, CK_ULONG len)
 
 static const CK_ATTRIBUTE_TYPE indexed[] = {CKA_ID, CKA_LABEL};
 
+/* An index entry is one object (the usual case: IDs and labels are mostly
+ * unique, and loading 100,000 objects should not cost 200,000 allocations)
+ * or, tagged with the low bit, a ptrvec of several. */
+
 static void index_add(sk_token *t, sk_object *o)
 {
 	for (size_t i = 0; i < sizeof indexed / sizeof indexed[0]; i++) {
@@ -187,15 +197,23 @@ static void index_add(sk_token *t, sk_object *o)
 		if (!v || !len)
 			continue;
 		uint64_t k = index_key(indexed[i], v, len);
-		ptrvec *vec = u64map_get(&t->index, k);
-		if (!vec) {
-			vec = calloc(1, sizeof *vec);
-			if (!vec || !u64map_put(&t->index, k, vec)) {
-				free(vec);
-				continue; /* an unindexed object is still found by a scan */
-			}
+		void *cur = u64map_get(&t->index, k);
+		if (!cur) {
+			u64map_put(&t->index, k, o);
+			continue; /* on failure the object is still found by a scan */
 		}
-		ptrvec_push(vec, o);
+		if (!INDEX_MANY(cur)) {
+			ptrvec *vec = calloc(1, sizeof *vec);
+			if (!vec || !ptrvec_push(vec, cur) ||
+			    !u64map_put(&t->index, k, (void *)((uintptr_t)vec | 1u))) {
+				if (vec)
+					ptrvec_free(vec);
+				free(vec);
+				continue;
+			}
+			cur = (void *)((uintptr_t)vec | 1u);
+		}
+		ptrvec_push(INDEX_VEC(cur), o);
 	}
 }
 
@@ -207,14 +225,20 @@ static void index_remove(sk_token *t, sk_object *o)
 		if (!v || !len)
 			continue;
 		uint64_t k = index_key(indexed[i], v, len);
-		ptrvec *vec = u64map_get(&t->index, k);
-		if (vec) {
-			ptrvec_remove(vec, o);
-			if (!vec->count) {
+		void *cur = u64map_get(&t->index, k);
+		if (!cur)
+			continue;
+		if (!INDEX_MANY(cur)) {
+			if (cur == o)
 				u64map_remove(&t->index, k);
-				ptrvec_free(vec);
-				free(vec);
-			}
+			continue;
+		}
+		ptrvec *vec = INDEX_VEC(cur);
+		ptrvec_remove(vec, o);
+		if (!vec->count) {
+			u64map_remove(&t->index, k);
+			ptrvec_free(vec);
+			free(vec);
 		}
 	}
 }
@@ -284,7 +308,8 @@ static CK_RV scan_row(void *ctx, int64_t row, int64_t gen, const void *attrs, si
 {
 	struct scan_ctx *c = ctx;
 	sk_token *t = c->t;
-	if (!u64map_put(&c->seen, (uint64_t)row, (void *)1))
+	/* Deletions only matter when we had objects before. */
+	if (t->loaded && !u64map_put(&c->seen, (uint64_t)row, (void *)1))
 		return CKR_HOST_MEMORY;
 	if (gen > t->max_gen)
 		t->max_gen = gen;
@@ -675,6 +700,11 @@ CK_RV token_object_get(sk_token *t, CK_OBJECT_HANDLE h, sk_object **out)
 	CK_RV rv = token_sync(t);
 	if (rv != CKR_OK)
 		return rv;
+	return token_object_lookup(t, h, out);
+}
+
+CK_RV token_object_lookup(sk_token *t, CK_OBJECT_HANDLE h, sk_object **out)
+{
 	sk_object *o = u64map_get(&t->objects, h);
 	if (!o || !token_object_visible(t, o))
 		return CKR_OBJECT_HANDLE_INVALID;
@@ -803,14 +833,23 @@ CK_RV token_find(sk_token *t, const CK_ATTRIBUTE *tmpl, CK_ULONG count,
 	*nfound = 0;
 
 	/* Narrow down by an indexed attribute when the template has one. */
-	ptrvec *candidates = NULL;
+	ptrvec *candidates = NULL, single = {0};
+	void *one = NULL;
 	bool use_index = false;
 	for (CK_ULONG i = 0; i < count && !use_index; i++) {
 		for (size_t j = 0; j < sizeof indexed / sizeof indexed[0]; j++) {
 			if (tmpl[i].type == indexed[j] && tmpl[i].ulValueLen && tmpl[i].pValue) {
-				candidates = u64map_get(
+				void *hit = u64map_get(
 					&t->index, index_key(tmpl[i].type, tmpl[i].pValue,
 							     tmpl[i].ulValueLen));
+				if (hit && INDEX_MANY(hit)) {
+					candidates = INDEX_VEC(hit);
+				} else if (hit) {
+					one = hit;
+					single.items = &one;
+					single.count = single.cap = 1;
+					candidates = &single;
+				}
 				use_index = true;
 				break;
 			}

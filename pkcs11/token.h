@@ -67,6 +67,11 @@ CK_RV token_set_pin(sk_token *t, const CK_UTF8CHAR *old_pin, CK_ULONG old_len,
 bool token_object_visible(sk_token *t, sk_object *o);
 /* Looks up a handle; the object is returned with a reference. */
 CK_RV token_object_get(sk_token *t, CK_OBJECT_HANDLE h, sk_object **out);
+/* The same without asking the store what other processes changed: for the
+ * key of a cryptographic operation, where the check would cost more than a
+ * signature's worth of time and a key handle stays valid in this process
+ * until it looks again. */
+CK_RV token_object_lookup(sk_token *t, CK_OBJECT_HANDLE h, sk_object **out);
 /* Gives `o` a handle and, for token objects, writes it to the store. */
 CK_RV token_object_add(sk_token *t, sk_object *o);
 /* Replaces `old` by `updated` (same handle) after C_SetAttributeValue. */

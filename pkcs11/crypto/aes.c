@@ -339,9 +339,14 @@ static CK_RV gcm_init(crypto_op *op, const CK_MECHANISM *mech)
 	iv_len = p->ulIvLen;
 	prm[0] = OSSL_PARAM_construct_size_t(OSSL_CIPHER_PARAM_AEAD_IVLEN, &iv_len);
 	prm[1] = OSSL_PARAM_construct_end();
-	if (!EVP_CipherInit_ex2(op->cctx, cipher, NULL, NULL, op->kind == OP_ENCRYPT, prm) ||
-	    !EVP_CipherInit_ex2(op->cctx, NULL, key, p->pIv, -1, NULL))
+	/* The common 96-bit IV needs one init; others set the length first. */
+	if (iv_len == 12) {
+		if (!EVP_CipherInit_ex2(op->cctx, cipher, key, p->pIv, op->kind == OP_ENCRYPT, NULL))
+			return CKR_GENERAL_ERROR;
+	} else if (!EVP_CipherInit_ex2(op->cctx, cipher, NULL, NULL, op->kind == OP_ENCRYPT, prm) ||
+		   !EVP_CipherInit_ex2(op->cctx, NULL, key, p->pIv, -1, NULL)) {
 		return CKR_GENERAL_ERROR;
+	}
 	if (p->ulAADLen && !EVP_CipherUpdate(op->cctx, NULL, &n, p->pAAD, (int)p->ulAADLen))
 		return CKR_GENERAL_ERROR;
 	return CKR_OK;

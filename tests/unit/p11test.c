@@ -12,6 +12,11 @@ static char conf[300];
 
 void p11t_fresh_dir(unsigned max_fails)
 {
+	static bool registered;
+	if (!registered) {
+		atexit(p11t_remove_dir); /* forked children _exit and keep it */
+		registered = true;
+	}
 	p11t_remove_dir();
 	snprintf(dir, sizeof dir, "%s/sealkit-test-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
 	if (!mkdtemp(dir)) {

@@ -1,0 +1,6 @@
+# Benchmarks: built by make check, run by hand (they print figures).
+# bench_token dlopens the built sealkit-pkcs11.so, as users load it:
+#   tests/bench/bench_token [--objects N] [--seconds S] [--dir DIR] [MODULE]
+check_PROGRAMS += tests/bench/bench_token
+tests_bench_bench_token_SOURCES = tests/bench/bench_token.c
+tests_bench_bench_token_LDADD = $(OPENSSL_LIBS) $(DL_LIBS)
