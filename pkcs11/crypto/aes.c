@@ -50,11 +50,7 @@ static bool padded(const crypto_op *op)
 
 static CK_RV cipher_init(crypto_op *op, const CK_MECHANISM *mech)
 {
-	const EVP_CIPHER *cipher;
-	const unsigned char *key;
-	size_t key_len;
 	sk_cmode mode;
-	CK_RV rv;
 
 	switch (op->variant) {
 	case CIPHV_ECB:
@@ -96,7 +92,16 @@ static CK_RV cipher_init(crypto_op *op, const CK_MECHANISM *mech)
 	default:
 		return CKR_MECHANISM_INVALID;
 	}
-	rv = cipher_for_key(op->key, mode, &cipher);
+	return block_ctx_init(op, mode, op->iv_len ? op->iv : NULL, op->kind == OP_ENCRYPT);
+}
+
+CK_RV block_ctx_init(crypto_op *op, sk_cmode mode, const unsigned char *iv, int enc)
+{
+	const EVP_CIPHER *cipher;
+	const unsigned char *key;
+	size_t key_len;
+	CK_RV rv = cipher_for_key(op->key, mode, &cipher);
+
 	if (rv != CKR_OK)
 		return rv;
 	rv = key_secret(op->key, &key, &key_len);
@@ -105,8 +110,7 @@ static CK_RV cipher_init(crypto_op *op, const CK_MECHANISM *mech)
 	op->cctx = EVP_CIPHER_CTX_new();
 	if (op->cctx == NULL)
 		return CKR_HOST_MEMORY;
-	if (!EVP_CipherInit_ex2(op->cctx, cipher, key, op->iv_len ? op->iv : NULL,
-				op->kind == OP_ENCRYPT, NULL) ||
+	if (!EVP_CipherInit_ex2(op->cctx, cipher, key, iv, enc, NULL) ||
 	    !EVP_CIPHER_CTX_set_padding(op->cctx, 0))
 		return CKR_GENERAL_ERROR;
 	return CKR_OK;
@@ -352,35 +356,6 @@ static CK_RV gcm_init(crypto_op *op, const CK_MECHANISM *mech)
 	return CKR_OK;
 }
 
-static CK_RV gcm_update(crypto_op *op, const CK_BYTE *in, CK_ULONG in_len, CK_BYTE *out,
-			CK_ULONG *out_len)
-{
-	bool done;
-	CK_RV rv;
-
-	if (in_len > 0x7fffffff)
-		return CKR_DATA_LEN_RANGE;
-	if (op->kind == OP_DECRYPT) {
-		/* No plaintext leaves before the tag is checked at Final. A
-		 * NULL output is a length query: nothing is consumed. */
-		if (out == NULL) {
-			*out_len = 0;
-			return CKR_OK;
-		}
-		rv = op_buffer(op, in, in_len);
-		if (rv == CKR_OK)
-			*out_len = 0;
-		return rv;
-	}
-	rv = out_check(out, out_len, in_len, &done);
-	if (done || rv != CKR_OK)
-		return rv;
-	rv = run(op, in, in_len, out);
-	if (rv == CKR_OK)
-		*out_len = in_len;
-	return rv;
-}
-
 static CK_RV gcm_encrypt_final(crypto_op *op, CK_BYTE *out, CK_ULONG *out_len)
 {
 	int n;
@@ -418,7 +393,18 @@ static CK_RV gcm_open(crypto_op *op, const unsigned char *in, size_t in_len, CK_
 	return CKR_OK;
 }
 
-static const gcm_steps evp_gcm_steps = {gcm_update, gcm_encrypt_final, gcm_open};
+static CK_RV gcm_encrypt(crypto_op *op, const CK_BYTE *in, CK_ULONG in_len, CK_BYTE *out)
+{
+	return run(op, in, in_len, out);
+}
+
+static const gcm_steps evp_gcm_steps = {gcm_encrypt, gcm_encrypt_final, gcm_open};
+
+static CK_RV gcm_update(crypto_op *op, const CK_BYTE *in, CK_ULONG in_len, CK_BYTE *out,
+			CK_ULONG *out_len)
+{
+	return gcm_frame_update(&evp_gcm_steps, op, in, in_len, out, out_len);
+}
 
 static CK_RV gcm_final(crypto_op *op, CK_BYTE *out, CK_ULONG *out_len)
 {

@@ -16,9 +16,6 @@
 
 static CK_RV bmac_init(crypto_op *op, const CK_MECHANISM *mech)
 {
-	const EVP_CIPHER *ecb;
-	const unsigned char *key;
-	size_t key_len;
 	CK_RV rv;
 
 	op->out_size = BLOCK / 2;
@@ -34,18 +31,9 @@ static CK_RV bmac_init(crypto_op *op, const CK_MECHANISM *mech)
 	} else if (!param_none(mech)) {
 		return CKR_MECHANISM_PARAM_INVALID;
 	}
-	rv = cipher_for_key(op->key, CMODE_ECB, &ecb);
+	rv = block_ctx_init(op, CMODE_ECB, NULL, 1);
 	if (rv != CKR_OK)
 		return rv;
-	rv = key_secret(op->key, &key, &key_len);
-	if (rv != CKR_OK)
-		return rv;
-	op->cctx = EVP_CIPHER_CTX_new();
-	if (op->cctx == NULL)
-		return CKR_HOST_MEMORY;
-	if (!EVP_EncryptInit_ex2(op->cctx, ecb, key, NULL, NULL) ||
-	    !EVP_CIPHER_CTX_set_padding(op->cctx, 0))
-		return CKR_GENERAL_ERROR;
 	memset(op->iv, 0, BLOCK);
 	op->iv_len = BLOCK;
 	return CKR_OK;

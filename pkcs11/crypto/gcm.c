@@ -292,33 +292,9 @@ static CK_RV sgcm_init(crypto_op *op, const CK_MECHANISM *mech)
 	return gcm_ctx_aad(op->gcm, p->pAAD, p->ulAADLen);
 }
 
-static CK_RV sgcm_update(crypto_op *op, const CK_BYTE *in, CK_ULONG in_len, CK_BYTE *out,
-			 CK_ULONG *out_len)
+static CK_RV sgcm_encrypt(crypto_op *op, const CK_BYTE *in, CK_ULONG in_len, CK_BYTE *out)
 {
-	bool done;
-	CK_RV rv;
-
-	if (in_len > 0x7fffffff)
-		return CKR_DATA_LEN_RANGE;
-	if (op->kind == OP_DECRYPT) {
-		/* Nothing leaves before Final has checked the tag; a NULL
-		 * output is a length query that consumes nothing. */
-		if (out == NULL) {
-			*out_len = 0;
-			return CKR_OK;
-		}
-		rv = op_buffer(op, in, in_len);
-		if (rv == CKR_OK)
-			*out_len = 0;
-		return rv;
-	}
-	rv = out_check(out, out_len, in_len, &done);
-	if (done || rv != CKR_OK)
-		return rv;
-	rv = gcm_ctx_encrypt(op->gcm, in, in_len, out);
-	if (rv == CKR_OK)
-		*out_len = in_len;
-	return rv;
+	return gcm_ctx_encrypt(op->gcm, in, in_len, out);
 }
 
 static CK_RV sgcm_encrypt_final(crypto_op *op, CK_BYTE *out, CK_ULONG *out_len)
@@ -363,6 +339,35 @@ static CK_RV sgcm_open(crypto_op *op, const unsigned char *in, size_t in_len, CK
 
 /* The framing every GCM shares, whatever computes it: tag length checks,
  * the output-size rules of crypto.h, single-part = update + final. */
+CK_RV gcm_frame_update(const gcm_steps *g, crypto_op *op, const CK_BYTE *in, CK_ULONG in_len,
+			CK_BYTE *out, CK_ULONG *out_len)
+{
+	bool done;
+	CK_RV rv;
+
+	if (in_len > 0x7fffffff)
+		return CKR_DATA_LEN_RANGE;
+	if (op->kind == OP_DECRYPT) {
+		/* No plaintext leaves before the tag is checked at Final. A
+		 * NULL output is a length query: nothing is consumed. */
+		if (out == NULL) {
+			*out_len = 0;
+			return CKR_OK;
+		}
+		rv = op_buffer(op, in, in_len);
+		if (rv == CKR_OK)
+			*out_len = 0;
+		return rv;
+	}
+	rv = out_check(out, out_len, in_len, &done);
+	if (done || rv != CKR_OK)
+		return rv;
+	rv = g->encrypt(op, in, in_len, out);
+	if (rv == CKR_OK)
+		*out_len = in_len;
+	return rv;
+}
+
 CK_RV gcm_frame_final(const gcm_steps *g, crypto_op *op, CK_BYTE *out, CK_ULONG *out_len)
 {
 	bool done;
@@ -399,7 +404,7 @@ CK_RV gcm_frame_oneshot(const gcm_steps *g, crypto_op *op, const CK_BYTE *in, CK
 	if (done || rv != CKR_OK)
 		return rv;
 	n1 = in_len;
-	rv = g->update(op, in, in_len, out, &n1);
+	rv = gcm_frame_update(g, op, in, in_len, out, &n1);
 	if (rv != CKR_OK)
 		return rv;
 	n2 = op->tag_len;
@@ -409,7 +414,13 @@ CK_RV gcm_frame_oneshot(const gcm_steps *g, crypto_op *op, const CK_BYTE *in, CK
 	return rv;
 }
 
-static const gcm_steps sgcm_steps = {sgcm_update, sgcm_encrypt_final, sgcm_open};
+static const gcm_steps sgcm_steps = {sgcm_encrypt, sgcm_encrypt_final, sgcm_open};
+
+static CK_RV sgcm_update(crypto_op *op, const CK_BYTE *in, CK_ULONG in_len, CK_BYTE *out,
+			 CK_ULONG *out_len)
+{
+	return gcm_frame_update(&sgcm_steps, op, in, in_len, out, out_len);
+}
 
 static CK_RV sgcm_final(crypto_op *op, CK_BYTE *out, CK_ULONG *out_len)
 {

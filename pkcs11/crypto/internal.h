@@ -165,12 +165,14 @@ CK_RV out_check(CK_BYTE *out, CK_ULONG *out_len, size_t need, bool *done);
 /* GCM framing shared by AES-GCM (OpenSSL) and SM4-GCM (gcm.c): only these
  * steps differ. */
 typedef struct gcm_steps {
-	CK_RV (*update)(crypto_op *op, const CK_BYTE *in, CK_ULONG in_len, CK_BYTE *out,
-			CK_ULONG *out_len);
+	/* Encrypts in_len bytes into out (which has room for them). */
+	CK_RV (*encrypt)(crypto_op *op, const CK_BYTE *in, CK_ULONG in_len, CK_BYTE *out);
 	CK_RV (*encrypt_final)(crypto_op *op, CK_BYTE *out, CK_ULONG *out_len);
 	CK_RV (*open)(crypto_op *op, const unsigned char *in, size_t in_len, CK_BYTE *out,
 		      CK_ULONG *out_len);
 } gcm_steps;
+CK_RV gcm_frame_update(const gcm_steps *g, crypto_op *op, const CK_BYTE *in, CK_ULONG in_len,
+			CK_BYTE *out, CK_ULONG *out_len);
 CK_RV gcm_frame_final(const gcm_steps *g, crypto_op *op, CK_BYTE *out, CK_ULONG *out_len);
 CK_RV gcm_frame_oneshot(const gcm_steps *g, crypto_op *op, const CK_BYTE *in, CK_ULONG in_len,
 			CK_BYTE *out, CK_ULONG *out_len);
@@ -234,6 +236,8 @@ CK_RV ecdh_derive(const CK_MECHANISM *mech, sk_object *base, sk_object *key);
 
 /* ---- symmetric helpers (aes.c) ---- */
 CK_RV cipher_for_key(sk_object *key, sk_cmode mode, const EVP_CIPHER **out);
+/* op->cctx: the key's cipher in `mode`, keyed, without padding (we pad). */
+CK_RV block_ctx_init(crypto_op *op, sk_cmode mode, const unsigned char *iv, int enc);
 
 /* ---- GCM over a 128-bit block cipher's ECB (gcm.c) ----
  * Order of use: new, aad (any number of calls), then encrypt, or
