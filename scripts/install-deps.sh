@@ -6,7 +6,7 @@ set -euo pipefail
 PACKAGES=(
 	build-essential autoconf automake libtool pkg-config
 	libssl-dev libp11-kit-dev libtasn1-6-dev libtasn1-bin libsqlite3-dev libcunit1-dev
-	sqlite3 opensc gnutls-bin p11-kit libnss3-tools openssl
+	sqlite3 opensc gnutls-bin p11-kit libnss3-tools openssl softhsm2 clang
 )
 
 missing=()

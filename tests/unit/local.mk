@@ -2,3 +2,5 @@
 include tests/unit/core.mk
 include tests/unit/crypto.mk
 include tests/unit/store.mk
+include tests/unit/seal.mk
+include tests/unit/token.mk

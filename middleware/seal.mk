@@ -1,0 +1,1 @@
+# Seal and stamp structures (asn1/, seal.c, stamp.c): filled in by that work.

@@ -1,0 +1,1 @@
+# Tokens through PKCS#11 (p11.c, signer.c): filled in by that work.

@@ -1,0 +1,1 @@
+# CUnit tests of libsealkit seal/stamp structures.
