@@ -2,7 +2,10 @@
 
 #include <string.h>
 
+#include <stdlib.h>
+
 #include "crypto/crypto.h"
+#include "profile.h"
 
 #define RQ_C AR_CREATE_REQUIRED
 #define NO_C AR_CREATE_FORBIDDEN
@@ -248,6 +251,80 @@ CK_RV template_ulong(const CK_ATTRIBUTE *tmpl, CK_ULONG count, CK_ATTRIBUTE_TYPE
 	return CKR_OK;
 }
 
+/* ---- codes the vendor profile renumbers --------------------------------
+ * Objects store our numbering (so a token keeps its meaning when the
+ * profile changes); callers see and give the active profile's. */
+
+static bool is_coded(CK_ATTRIBUTE_TYPE type)
+{
+	return type == CKA_KEY_TYPE || type == CKA_KEY_GEN_MECHANISM ||
+	       type == CKA_ALLOWED_MECHANISMS;
+}
+
+/* A caller's mechanism in our numbering; a code the profile does not know
+ * stays as given (it then names nothing we can do). */
+static CK_ULONG mech_in(CK_ULONG code)
+{
+	CK_ULONG op = profile_mech_in(profile_active(), code);
+	return op == CK_UNAVAILABLE_INFORMATION ? code : op;
+}
+
+/* The caller's value of a coded attribute in our numbering, in `conv`
+ * (whose pValue is *tmp when a buffer was needed, to be freed). Shapes are
+ * checked by the rules before anything relies on them. */
+static CK_RV coded_in(const CK_ATTRIBUTE *a, CK_ATTRIBUTE *conv, CK_ULONG *one, void **tmp)
+{
+	*conv = *a;
+	*tmp = NULL;
+	if (!is_coded(a->type) || !a->pValue)
+		return CKR_OK;
+	if (a->type != CKA_ALLOWED_MECHANISMS) {
+		if (a->ulValueLen != sizeof(CK_ULONG))
+			return CKR_OK;
+		memcpy(one, a->pValue, sizeof *one);
+		*one = a->type == CKA_KEY_TYPE ? profile_key_in(profile_active(), *one)
+					       : mech_in(*one);
+		conv->pValue = one;
+		return CKR_OK;
+	}
+	size_t n = a->ulValueLen / sizeof(CK_MECHANISM_TYPE);
+	CK_MECHANISM_TYPE *v = malloc(n ? n * sizeof *v : 1);
+	if (!v)
+		return CKR_HOST_MEMORY;
+	memcpy(v, a->pValue, n * sizeof *v);
+	for (size_t i = 0; i < n; i++)
+		v[i] = mech_in(v[i]);
+	conv->pValue = v;
+	*tmp = v;
+	return CKR_OK;
+}
+
+/* A stored coded value in the caller's numbering, into buf (of cap bytes,
+ * enough for the stored value). An operation the profile gives no code is
+ * left out of CKA_ALLOWED_MECHANISMS and unavailable as the generating
+ * mechanism: its canonical code might mean something else here. */
+static CK_ULONG coded_out(CK_ATTRIBUTE_TYPE type, const void *v, CK_ULONG len, void *buf)
+{
+	const sk_profile *p = profile_active();
+	CK_ULONG n = len / sizeof(CK_ULONG), w = 0, x;
+	CK_ULONG *out = buf;
+
+	for (CK_ULONG i = 0; i < n; i++) {
+		memcpy(&x, (const unsigned char *)v + i * sizeof x, sizeof x);
+		if (type == CKA_KEY_TYPE) {
+			out[w++] = profile_key_out(p, x);
+		} else if (profile_mech_out(p, x, &out[w])) {
+			w++;
+		} else if (type == CKA_KEY_GEN_MECHANISM) {
+			out[w++] = CK_UNAVAILABLE_INFORMATION;
+		} else if (profile_mech_in(p, x) == CK_UNAVAILABLE_INFORMATION &&
+			   (x < SKI_BASE || x > SKI_BASE + 0xFF)) {
+			out[w++] = x; /* a code nobody here knows: as given */
+		}
+	}
+	return w * sizeof(CK_ULONG);
+}
+
 /* Checks a value's shape against its rule. */
 static CK_RV check_value(const attr_rule *r, const CK_ATTRIBUTE *a)
 {
@@ -278,6 +355,20 @@ static bool bool_value(const CK_ATTRIBUTE *a)
 static CK_RV put(sk_object *o, CK_ATTRIBUTE_TYPE type, const void *v, CK_ULONG len)
 {
 	return object_set_value(o, type, v, len);
+}
+
+/* Stores a caller's attribute, in our numbering where the profile renumbers. */
+static CK_RV put_coded(sk_object *o, const CK_ATTRIBUTE *a)
+{
+	CK_ATTRIBUTE c;
+	CK_ULONG one;
+	void *tmp;
+	CK_RV rv = coded_in(a, &c, &one, &tmp);
+
+	if (rv == CKR_OK)
+		rv = put(o, c.type, c.ulValueLen ? c.pValue : "", c.ulValueLen);
+	free(tmp);
+	return rv;
 }
 
 static CK_RV put_default_bool(sk_object *o, CK_ATTRIBUTE_TYPE type, CK_BBOOL v)
@@ -478,7 +569,7 @@ CK_RV object_from_template(attr_origin origin, CK_OBJECT_CLASS cls, CK_KEY_TYPE 
 				return CKR_TEMPLATE_INCONSISTENT;
 		if (a->type == CKA_CLASS || a->type == CKA_KEY_TYPE)
 			continue;
-		if ((rv = put(o, a->type, a->ulValueLen ? a->pValue : "", a->ulValueLen)) != CKR_OK)
+		if ((rv = put_coded(o, a)) != CKR_OK)
 			return rv;
 	}
 	if (is_key && (rv = attrs_put_ulong(&o->attrs, CKA_KEY_TYPE, key_type)) != CKR_OK)
@@ -525,6 +616,40 @@ CK_RV object_finish_key(sk_object *o, attr_origin origin, CK_MECHANISM_TYPE mech
 	return attrs_put_bool(&o->attrs, CKA_NEVER_EXTRACTABLE, fresh && !extr);
 }
 
+/* One attribute of C_SetAttributeValue / C_CopyObject, value in our numbering. */
+static CK_RV apply_one(sk_object *o, const attr_rule *r, const CK_ATTRIBUTE *a, bool copy,
+		       bool so)
+{
+	CK_RV rv;
+	const void *cur;
+	CK_ULONG cur_len = 0;
+	cur = attrs_get(&o->attrs, a->type, &cur_len);
+	bool same = cur && cur_len == a->ulValueLen &&
+		    (!cur_len || memcmp(cur, a->pValue, cur_len) == 0);
+	if (same)
+		return CKR_OK; /* setting a value to itself is always fine */
+	bool allowed = (r->flags & AR_MODIFIABLE) || (copy && (r->flags & AR_COPY_CHANGE));
+	if (!allowed)
+		return CKR_ATTRIBUTE_READ_ONLY;
+	if ((r->flags & AR_SO_ONLY_TRUE) && bool_value(a) && !so)
+		return CKR_ATTRIBUTE_READ_ONLY;
+	if ((r->flags & AR_STICKY_TRUE) && cur && *(const CK_BBOOL *)cur && !bool_value(a))
+		return CKR_ATTRIBUTE_READ_ONLY;
+	if ((r->flags & AR_STICKY_FALSE) && cur && !*(const CK_BBOOL *)cur &&
+	    bool_value(a))
+		return CKR_ATTRIBUTE_READ_ONLY;
+	/* A copy may only take these from TRUE to FALSE. */
+	if (copy && (a->type == CKA_MODIFIABLE || a->type == CKA_COPYABLE ||
+		     a->type == CKA_DESTROYABLE) && bool_value(a))
+		return CKR_ATTRIBUTE_READ_ONLY;
+	if ((rv = put(o, a->type, a->ulValueLen ? a->pValue : "", a->ulValueLen)) != CKR_OK)
+		return rv;
+	/* Turning SENSITIVE on / EXTRACTABLE off is allowed; the
+	 * ALWAYS_ / NEVER_ flags stay as they were (they only go
+	 * false when the key was exposed). */
+	return CKR_OK;
+}
+
 CK_RV object_apply_template(sk_object *o, const CK_ATTRIBUTE *tmpl, CK_ULONG count, bool copy,
 			    bool so)
 {
@@ -532,38 +657,20 @@ CK_RV object_apply_template(sk_object *o, const CK_ATTRIBUTE *tmpl, CK_ULONG cou
 	if (count && !tmpl)
 		return CKR_ARGUMENTS_BAD;
 	for (CK_ULONG i = 0; i < count; i++) {
-		const CK_ATTRIBUTE *a = &tmpl[i];
-		const attr_rule *r = attr_rule_find(o->cls, o->key_type, a->type);
+		CK_ATTRIBUTE conv;
+		CK_ULONG one;
+		void *tmp = NULL;
+		const attr_rule *r = attr_rule_find(o->cls, o->key_type, tmpl[i].type);
 		if (!r)
 			return CKR_ATTRIBUTE_TYPE_INVALID;
-		if ((rv = check_value(r, a)) != CKR_OK)
+		if ((rv = check_value(r, &tmpl[i])) != CKR_OK)
 			return rv;
-		const void *cur;
-		CK_ULONG cur_len = 0;
-		cur = attrs_get(&o->attrs, a->type, &cur_len);
-		bool same = cur && cur_len == a->ulValueLen &&
-			    (!cur_len || memcmp(cur, a->pValue, cur_len) == 0);
-		if (same)
-			continue; /* setting a value to itself is always fine */
-		bool allowed = (r->flags & AR_MODIFIABLE) || (copy && (r->flags & AR_COPY_CHANGE));
-		if (!allowed)
-			return CKR_ATTRIBUTE_READ_ONLY;
-		if ((r->flags & AR_SO_ONLY_TRUE) && bool_value(a) && !so)
-			return CKR_ATTRIBUTE_READ_ONLY;
-		if ((r->flags & AR_STICKY_TRUE) && cur && *(const CK_BBOOL *)cur && !bool_value(a))
-			return CKR_ATTRIBUTE_READ_ONLY;
-		if ((r->flags & AR_STICKY_FALSE) && cur && !*(const CK_BBOOL *)cur &&
-		    bool_value(a))
-			return CKR_ATTRIBUTE_READ_ONLY;
-		/* A copy may only take these from TRUE to FALSE. */
-		if (copy && (a->type == CKA_MODIFIABLE || a->type == CKA_COPYABLE ||
-			     a->type == CKA_DESTROYABLE) && bool_value(a))
-			return CKR_ATTRIBUTE_READ_ONLY;
-		if ((rv = put(o, a->type, a->ulValueLen ? a->pValue : "", a->ulValueLen)) != CKR_OK)
+		if ((rv = coded_in(&tmpl[i], &conv, &one, &tmp)) != CKR_OK)
 			return rv;
-		/* Turning SENSITIVE on / EXTRACTABLE off is allowed; the
-		 * ALWAYS_ / NEVER_ flags stay as they were (they only go
-		 * false when the key was exposed). */
+		rv = apply_one(o, r, &conv, copy, so);
+		free(tmp);
+		if (rv != CKR_OK)
+			return rv;
 	}
 	o->is_token = attrs_bool(&o->attrs, CKA_TOKEN, CK_FALSE);
 	o->is_private = attrs_bool(&o->attrs, CKA_PRIVATE, CK_FALSE);
@@ -586,6 +693,8 @@ CK_RV object_get_attributes(sk_object *o, CK_ATTRIBUTE *tmpl, CK_ULONG count)
 		CK_RV rv = CKR_OK;
 		const void *v = NULL;
 		CK_ULONG len = 0;
+		CK_ULONG small[16];
+		void *conv = NULL;
 		if (hidden(o, a->type)) {
 			rv = CKR_ATTRIBUTE_SENSITIVE;
 		} else {
@@ -595,12 +704,21 @@ CK_RV object_get_attributes(sk_object *o, CK_ATTRIBUTE *tmpl, CK_ULONG count)
 			if (!v)
 				rv = CKR_ATTRIBUTE_TYPE_INVALID;
 		}
+		if (rv == CKR_OK && is_coded(a->type)) {
+			conv = len <= sizeof small ? small : malloc(len);
+			if (!conv)
+				return CKR_HOST_MEMORY;
+			len = coded_out(a->type, v, len, conv);
+			v = conv;
+		}
 		if (rv == CKR_OK && a->pValue) {
 			if (a->ulValueLen < len)
 				rv = CKR_BUFFER_TOO_SMALL;
 			else if (len)
 				memcpy(a->pValue, v, len);
 		}
+		if (conv != small)
+			free(conv);
 		if (rv == CKR_OK) {
 			a->ulValueLen = len;
 		} else {
@@ -623,7 +741,15 @@ bool object_matches(sk_object *o, const CK_ATTRIBUTE *tmpl, CK_ULONG count)
 		const void *v = attrs_get(&o->attrs, tmpl[i].type, &len);
 		if (!v || len != tmpl[i].ulValueLen)
 			return false;
-		if (len && (!tmpl[i].pValue || memcmp(v, tmpl[i].pValue, len)))
+		CK_ATTRIBUTE want;
+		CK_ULONG one;
+		void *tmp;
+		/* Allocation failure: no match rather than a wrong one. */
+		if (coded_in(&tmpl[i], &want, &one, &tmp) != CKR_OK)
+			return false;
+		bool differ = len && (!want.pValue || memcmp(v, want.pValue, len));
+		free(tmp);
+		if (differ)
 			return false;
 	}
 	return true;

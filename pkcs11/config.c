@@ -59,6 +59,87 @@ static CK_RV parse_ulong(const char *path, int line, const char *key, const char
 	return CKR_OK;
 }
 
+static CK_RV parse_choice(const char *path, int line, const char *key, const char *val,
+			  const char *const *names, int *out)
+{
+	for (int i = 0; names[i]; i++) {
+		if (!strcmp(val, names[i])) {
+			*out = i;
+			return CKR_OK;
+		}
+	}
+	fprintf(stderr, "sealkit-pkcs11: %s:%d: %s must be one of:", path, line, key);
+	for (int i = 0; names[i]; i++)
+		fprintf(stderr, " %s", names[i]);
+	fputc('\n', stderr);
+	return CKR_GENERAL_ERROR;
+}
+
+/* `mechanism.<op>` / `key_type.<name>` = one or more codes, comma separated;
+ * the names are checked when the profile is built. */
+static CK_RV parse_override(sk_config *cfg, const char *path, int line, const char *key,
+			    char *val)
+{
+	bool kt = !strncmp(key, "key_type.", 9);
+	const char *name = key + (kt ? 9 : 10);
+	sk_code_override *ov;
+	char where[512];
+
+	if (!*name) {
+		fprintf(stderr, "sealkit-pkcs11: %s:%d: %s needs a name after the dot\n", path,
+			line, key);
+		return CKR_GENERAL_ERROR;
+	}
+	ov = realloc(cfg->overrides, (cfg->n_overrides + 1) * sizeof *ov);
+	if (!ov)
+		return CKR_HOST_MEMORY;
+	cfg->overrides = ov;
+	ov = &ov[cfg->n_overrides];
+	memset(ov, 0, sizeof *ov);
+	snprintf(where, sizeof where, "%s:%d", path, line);
+	ov->key_type = kt;
+	ov->name = strdup(name);
+	ov->where = strdup(where);
+	if (!ov->name || !ov->where)
+		goto nomem;
+	cfg->n_overrides++;
+	for (char *save = NULL, *tok = strtok_r(val, ",", &save); tok;
+	     tok = strtok_r(NULL, ",", &save)) {
+		char *end;
+		tok = trim(tok);
+		errno = 0;
+		unsigned long long v = strtoull(tok, &end, 0);
+		if (errno || end == tok || *end || v < CKM_VENDOR_DEFINED || v > 0xFFFFFFFFULL) {
+			fprintf(stderr,
+				"sealkit-pkcs11: %s: %s: '%s' is not a vendor-defined code "
+				"(0x80000000 to 0xFFFFFFFF)\n",
+				where, key, tok);
+			return CKR_GENERAL_ERROR;
+		}
+		CK_ULONG *codes = realloc(ov->codes, (ov->n_codes + 1) * sizeof *codes);
+		if (!codes)
+			return CKR_HOST_MEMORY;
+		ov->codes = codes;
+		ov->codes[ov->n_codes++] = (CK_ULONG)v;
+	}
+	if (ov->n_codes == 0) {
+		fprintf(stderr, "sealkit-pkcs11: %s: %s needs at least one code\n", where, key);
+		return CKR_GENERAL_ERROR;
+	}
+	return CKR_OK;
+nomem:
+	free(ov->name);
+	free(ov->where);
+	return CKR_HOST_MEMORY;
+}
+
+static CK_RV set_string(char **dst, const char *val)
+{
+	free(*dst);
+	*dst = strdup(val);
+	return *dst ? CKR_OK : CKR_HOST_MEMORY;
+}
+
 static CK_RV read_file(sk_config *cfg, const char *path, FILE *f)
 {
 	char buf[4096];
@@ -80,11 +161,21 @@ static CK_RV read_file(sk_config *cfg, const char *path, FILE *f)
 		}
 		*eq = '\0';
 		char *key = trim(s), *val = trim(eq + 1);
+		static const char *const yes_no[] = {"no", "yes", NULL};
+		static const char *const sig_forms[] = {"raw", "der", NULL};
+		static const char *const ct_forms[] = {"c1c3c2", "c1c2c3", "der", NULL};
 		if (!strcmp(key, "token_dir")) {
-			free(cfg->token_dir);
-			cfg->token_dir = strdup(val);
-			if (!cfg->token_dir)
-				rv = CKR_HOST_MEMORY;
+			rv = set_string(&cfg->token_dir, val);
+		} else if (!strcmp(key, "profile")) {
+			rv = set_string(&cfg->profile, val);
+		} else if (!strncmp(key, "mechanism.", 10) || !strncmp(key, "key_type.", 9)) {
+			rv = parse_override(cfg, path, line, key, val);
+		} else if (!strcmp(key, "sm2_sign_z")) {
+			rv = parse_choice(path, line, key, val, yes_no, &cfg->sm2_sign_z);
+		} else if (!strcmp(key, "sm2_signature")) {
+			rv = parse_choice(path, line, key, val, sig_forms, &cfg->sm2_signature);
+		} else if (!strcmp(key, "sm2_ciphertext")) {
+			rv = parse_choice(path, line, key, val, ct_forms, &cfg->sm2_ciphertext);
 		} else if (!strcmp(key, "max_pin_failures")) {
 			rv = parse_ulong(path, line, key, val, 1, 1000, &cfg->max_pin_failures);
 		} else if (!strcmp(key, "pin_iterations")) {
@@ -95,8 +186,8 @@ static CK_RV read_file(sk_config *cfg, const char *path, FILE *f)
 		} else if (!strcmp(key, "max_pin_len")) {
 			rv = parse_ulong(path, line, key, val, 1, 255, &cfg->max_pin_len);
 		} else {
-			/* Unknown keys belong to later versions (proxy modules,
-			 * profiles): warn, do not fail. */
+			/* Unknown keys belong to later versions (proxy
+			 * modules): warn, do not fail. */
 			fprintf(stderr, "sealkit-pkcs11: %s:%d: unknown setting '%s' ignored\n",
 				path, line, key);
 		}
@@ -116,6 +207,7 @@ CK_RV config_load(sk_config *cfg)
 	cfg->pin_iterations = DEFAULT_PIN_ITERATIONS;
 	cfg->min_pin_len = 4;
 	cfg->max_pin_len = 255;
+	cfg->sm2_sign_z = cfg->sm2_signature = cfg->sm2_ciphertext = SK_UNSET;
 
 	const char *env = getenv("SEALKIT_CONF");
 	char *user = home_path(".config/sealkit/sealkit.conf");
@@ -146,6 +238,10 @@ CK_RV config_load(sk_config *cfg)
 		break;
 	}
 
+	const char *prof = getenv("SEALKIT_PROFILE");
+	if (prof && *prof && (rv = set_string(&cfg->profile, prof)) != CKR_OK)
+		goto out;
+
 	const char *dir = getenv("SEALKIT_TOKEN_DIR");
 	if (dir && *dir) {
 		free(cfg->token_dir);
@@ -173,5 +269,15 @@ out:
 void config_free(sk_config *cfg)
 {
 	free(cfg->token_dir);
+	free(cfg->profile);
+	for (size_t i = 0; i < cfg->n_overrides; i++) {
+		free(cfg->overrides[i].name);
+		free(cfg->overrides[i].codes);
+		free(cfg->overrides[i].where);
+	}
+	free(cfg->overrides);
 	cfg->token_dir = NULL;
+	cfg->profile = NULL;
+	cfg->overrides = NULL;
+	cfg->n_overrides = 0;
 }

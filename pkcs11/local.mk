@@ -11,7 +11,8 @@ SK_CORE_SOURCES = \
 	pkcs11/attributes.c pkcs11/attributes.h \
 	pkcs11/attrs.c pkcs11/attrs.h \
 	pkcs11/util/map.c pkcs11/util/map.h \
-	pkcs11/mechanisms.c pkcs11/crypto/crypto.h
+	pkcs11/mechanisms.c pkcs11/crypto/crypto.h \
+	pkcs11/profile.c pkcs11/profile.h
 
 SK_CRYPTO_SOURCES =
 SK_STORE_SOURCES =

@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include "crypto/internal.h"
+#include "profile.h"
 
 #define NA CK_UNAVAILABLE_INFORMATION
 #define ECF (CKF_EC_F_P | CKF_EC_NAMEDCURVE | CKF_EC_UNCOMPRESS)
@@ -122,19 +123,26 @@ static const mech_def table[] = {
 	ROW(CKM_AES_KEY_WRAP, 16, 32, WU, NA, NULL, KT(CKK_AES), MD_NONE, 0, false),
 	ROW(CKM_AES_KEY_WRAP_PAD, 16, 32, WU, NA, NULL, KT(CKK_AES), MD_NONE, 0, false),
 
-	/* SM2 */
+	/* SM2 (the variants without a canonical code are offered by vendor profiles) */
 	ROW(CKM_SM2_KEY_PAIR_GEN, 256, 256, CKF_GENERATE_KEY_PAIR, CKK_SM2, NULL, NOKEY, MD_NONE,
 	    0, false),
 	ROW(CKM_SM2_SM3, 256, 256, SV, NA, &sm2_handler, KT(CKK_SM2, CKK_EC), MD_SM3,
-	    SM2V_SM3_RAW, true),
+	    SM2V_HASH | SM2V_Z, true),
 	ROW(CKM_SM2_SM3_DER, 256, 256, SV, NA, &sm2_handler, KT(CKK_SM2, CKK_EC), MD_SM3,
-	    SM2V_SM3_DER, true),
-	ROW(CKM_SM2, 256, 256, SV, NA, &sm2_handler, KT(CKK_SM2, CKK_EC), MD_NONE, SM2V_RAW,
+	    SM2V_HASH | SM2V_Z | SM2V_DER, true),
+	ROW(SKI_SM2_SM3_NOZ, 256, 256, SV, NA, &sm2_handler, KT(CKK_SM2, CKK_EC), MD_SM3,
+	    SM2V_HASH, true),
+	ROW(SKI_SM2_SM3_NOZ_DER, 256, 256, SV, NA, &sm2_handler, KT(CKK_SM2, CKK_EC), MD_SM3,
+	    SM2V_HASH | SM2V_DER, true),
+	ROW(CKM_SM2, 256, 256, SV, NA, &sm2_handler, KT(CKK_SM2, CKK_EC), MD_NONE, 0, false),
+	ROW(SKI_SM2_DER, 256, 256, SV, NA, &sm2_handler, KT(CKK_SM2, CKK_EC), MD_NONE, SM2V_DER,
 	    false),
 	ROW(CKM_SM2_ENCRYPT, 256, 256, ED, NA, &sm2_handler, KT(CKK_SM2, CKK_EC), MD_SM3,
-	    SM2V_ENC_RAW, false),
+	    SM2V_ENC, false),
 	ROW(CKM_SM2_ENCRYPT_DER, 256, 256, ED, NA, &sm2_handler, KT(CKK_SM2, CKK_EC), MD_SM3,
-	    SM2V_ENC_DER, false),
+	    SM2V_ENC | SM2V_DER, false),
+	ROW(SKI_SM2_ENCRYPT_C1C2C3, 256, 256, ED, NA, &sm2_handler, KT(CKK_SM2, CKK_EC), MD_SM3,
+	    SM2V_ENC | SM2V_C1C2C3, false),
 
 	/* SM4 */
 	ROW(CKM_SM4_ECB, 16, 16, ED, NA, &cipher_handler, KT(CKK_SM4), MD_NONE, CIPHV_ECB, true),
@@ -153,63 +161,29 @@ static const mech_def table[] = {
 
 #define TABLE_LEN (sizeof(table) / sizeof(table[0]))
 
-/* Other vendors' codes accepted on input (spec/pkcs11-sm.md 1.6): only
- * values no vendor uses for anything else. Never listed, never stored. */
-static const struct alias {
-	CK_ULONG alias, canonical;
-} mech_aliases[] = {
-	{0x80000B22UL, CKM_SM2_SM3},	      /* Luna CKM_SM3_SM2DSA */
-	{0x8005000CUL, CKM_SM2_SM3},	      /* IBM CKM_IBM_SM2_SM3 */
-	{0x80008105UL, CKM_SM2},	      /* Sansec CKM_SM2_SIGN_NO_DER */
-	{0x80000B21UL, CKM_SM2},	      /* Luna CKM_SM2DSA */
-	{0x8005000BUL, CKM_SM2},	      /* IBM CKM_IBM_SM2 */
-	{0x80000B20UL, CKM_SM2_KEY_PAIR_GEN}, /* Luna */
-	{0x8005000AUL, CKM_SM2_KEY_PAIR_GEN}, /* IBM */
-	{0x8005000DUL, CKM_SM2_ENCRYPT},      /* IBM CKM_IBM_SM2_ENCRYPT */
-	{0x80000B01UL, CKM_SM3},	      /* Luna */
-	{0x8005000EUL, CKM_SM3},	      /* IBM, openCryptoki */
-	{0x80000B10UL, CKM_SM4_KEY_GEN},      /* Luna */
-	{0x80000B11UL, CKM_SM4_ECB},	      /* Luna */
-	{0x80000B12UL, CKM_SM4_CBC},	      /* Luna */
-	{0x80000B13UL, CKM_SM4_CBC_PAD},      /* Luna */
-	{0x8000A201UL, CKM_SM4_CBC_PAD},      /* Sansec, ChainMaker */
-	{0x80534D5AUL, CKM_SM4_CTR},	      /* NXP imx-smw */
-};
-
-static const struct alias key_type_aliases[] = {
-	{0x80000016UL, CKK_SM2}, /* Luna */
-	{0x80050002UL, CKK_SM2}, /* IBM */
-	{0x80000015UL, CKK_SM4}, /* Luna */
-	{0x80050001UL, CKK_SM4}, /* IBM */
-};
-
-static CK_ULONG unalias(const struct alias *tab, size_t n, CK_ULONG v)
+/* Every code a caller passes goes through the active profile (profile.c):
+ * it names one of our operations, whatever vendor numbering is in use. */
+const mech_def *mech_find(CK_MECHANISM_TYPE type)
 {
-	for (size_t i = 0; i < n; i++)
-		if (tab[i].alias == v)
-			return tab[i].canonical;
-	return v;
+	return mech_find_op(profile_mech_in(profile_active(), type));
+}
+
+const mech_def *mech_find_op(CK_MECHANISM_TYPE op)
+{
+	for (size_t i = 0; i < TABLE_LEN; i++)
+		if (table[i].type == op)
+			return &table[i];
+	return NULL;
 }
 
 CK_MECHANISM_TYPE mech_canonical(CK_MECHANISM_TYPE type)
 {
-	return unalias(mech_aliases, sizeof(mech_aliases) / sizeof(mech_aliases[0]), type);
+	return profile_mech_in(profile_active(), type);
 }
 
 CK_KEY_TYPE mech_canonical_key_type(CK_KEY_TYPE kt)
 {
-	return unalias(key_type_aliases, sizeof(key_type_aliases) / sizeof(key_type_aliases[0]),
-		       kt);
-}
-
-/* Accepts aliases, so every caller (info, operations, key management) does. */
-const mech_def *mech_find(CK_MECHANISM_TYPE type)
-{
-	type = mech_canonical(type);
-	for (size_t i = 0; i < TABLE_LEN; i++)
-		if (table[i].type == type)
-			return &table[i];
-	return NULL;
+	return profile_key_in(profile_active(), kt);
 }
 
 bool mech_accepts_key_type(const mech_def *def, CK_KEY_TYPE kt)
@@ -220,16 +194,32 @@ bool mech_accepts_key_type(const mech_def *def, CK_KEY_TYPE kt)
 	return false;
 }
 
-CK_ULONG mech_count(void)
-{
-	return TABLE_LEN;
-}
-
+/* The active profile's primary codes, in table order. */
 CK_ULONG mech_list(CK_MECHANISM_TYPE *out, CK_ULONG max)
 {
-	for (size_t i = 0; out != NULL && i < TABLE_LEN && i < max; i++)
-		out[i] = table[i].type;
-	return TABLE_LEN;
+	const sk_profile *p = profile_active();
+	CK_ULONG n = 0;
+
+	for (size_t i = 0; i < TABLE_LEN; i++) {
+		CK_MECHANISM_TYPE code;
+		if (!profile_mech_out(p, table[i].type, &code))
+			continue;
+		if (out != NULL && n < max)
+			out[n] = code;
+		n++;
+	}
+	return n;
+}
+
+CK_ULONG mech_count(void)
+{
+	return mech_list(NULL, 0);
+}
+
+/* Every operation of the table, for the profile builder. */
+CK_MECHANISM_TYPE mech_op_at(size_t i)
+{
+	return i < TABLE_LEN ? table[i].type : CK_UNAVAILABLE_INFORMATION;
 }
 
 const CK_MECHANISM_INFO *mech_info(CK_MECHANISM_TYPE type)

@@ -1,5 +1,6 @@
 /* The PKCS#11 function table: argument checks, state checks, dispatch. */
 #include "module.h"
+#include "profile.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -61,6 +62,14 @@ static void register_fork_handler(void)
 
 /* ---- general ------------------------------------------------------------ */
 
+static void unload_config(void)
+{
+	profile_activate(NULL);
+	profile_free(module.profile);
+	module.profile = NULL;
+	config_free(&module.cfg);
+}
+
 CK_RV C_Initialize(CK_VOID_PTR pInitArgs)
 {
 	CK_RV rv;
@@ -90,10 +99,15 @@ CK_RV C_Initialize(CK_VOID_PTR pInitArgs)
 	}
 	if ((rv = config_load(&module.cfg)) != CKR_OK)
 		goto out;
-	if ((rv = crypto_init()) != CKR_OK) {
+	if ((rv = profile_build(&module.cfg, &module.profile)) != CKR_OK) {
 		config_free(&module.cfg);
 		goto out;
 	}
+	if ((rv = crypto_init()) != CKR_OK) {
+		unload_config();
+		goto out;
+	}
+	profile_activate(module.profile);
 	u64map_init(&module.sessions);
 	memset(&module.tokens, 0, sizeof module.tokens);
 	if (atomic_load(&module.next_session) == 0)
@@ -107,7 +121,7 @@ CK_RV C_Initialize(CK_VOID_PTR pInitArgs)
 		module.initialized = false;
 		slot_free_all();
 		crypto_fini();
-		config_free(&module.cfg);
+		unload_config();
 	}
 out:
 	pthread_mutex_unlock(&module.lock);
@@ -127,7 +141,7 @@ CK_RV C_Finalize(CK_VOID_PTR pReserved)
 	u64map_free(&module.sessions);
 	slot_free_all();
 	crypto_fini();
-	config_free(&module.cfg);
+	unload_config();
 	module.initialized = false;
 	pthread_mutex_unlock(&module.lock);
 	return CKR_OK;
@@ -890,11 +904,12 @@ static bool mechanism_allowed(sk_object *key, CK_MECHANISM_TYPE m)
 	const unsigned char *v = attrs_get(&key->attrs, CKA_ALLOWED_MECHANISMS, &len);
 	if (!v || !len)
 		return true;
+	/* Stored in our numbering (attributes.c), whatever the caller's. */
+	CK_MECHANISM_TYPE op = mech_canonical(m);
 	for (CK_ULONG i = 0; i + sizeof(CK_MECHANISM_TYPE) <= len; i += sizeof(CK_MECHANISM_TYPE)) {
 		CK_MECHANISM_TYPE t;
 		memcpy(&t, v + i, sizeof t);
-		/* Aliases name the same mechanism. */
-		if (mech_canonical(t) == mech_canonical(m))
+		if (t == op)
 			return true;
 	}
 	return false;

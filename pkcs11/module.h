@@ -25,6 +25,7 @@ typedef struct sk_module {
 	 * costs no getpid() system call on every function. */
 	atomic_bool forked;
 	sk_config cfg;
+	struct sk_profile *profile; /* built from cfg, active while initialised */
 	ptrvec tokens;    /* struct sk_token *, sorted by slot ID */
 	u64map sessions;  /* handle -> struct sk_session * */
 	atomic_ulong next_session;

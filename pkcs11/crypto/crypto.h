@@ -84,19 +84,25 @@ CK_RV crypto_check_key(sk_object *key);
 CK_RV crypto_random(CK_BYTE *out, CK_ULONG len);
 CK_RV crypto_seed(const CK_BYTE *seed, CK_ULONG len);
 
-/* The mechanism table (mechanisms.c). */
+/* The mechanism table (mechanisms.c). Callers' codes are read through the
+ * active vendor profile (profile.h); internally a mechanism is named by its
+ * operation code (the canonical code, or an SKI_ code for a vendor-only
+ * variant). */
 CK_ULONG mech_count(void);
-/* Fills up to `max` types; returns how many there are in all. */
+/* Fills up to `max` of the active profile's primary codes; returns how many
+ * there are in all. */
 CK_ULONG mech_list(CK_MECHANISM_TYPE *out, CK_ULONG max);
 /* NULL when the mechanism is not supported. */
 const CK_MECHANISM_INFO *mech_info(CK_MECHANISM_TYPE type);
 /* For key generation mechanisms: the key type they make, else
  * CK_UNAVAILABLE_INFORMATION. */
 CK_KEY_TYPE mech_key_type(CK_MECHANISM_TYPE type);
-/* Other vendors' codes accepted on input (spec/pkcs11-sm.md 1.6) mapped to
- * ours; anything else is returned unchanged. mech_info, crypto_op_new and
- * key management accept aliases themselves; mech_list lists only ours. */
+/* A caller's code as our operation code (CK_UNAVAILABLE_INFORMATION when the
+ * profile does not know a vendor-range code), and a caller's key type as
+ * ours. */
 CK_MECHANISM_TYPE mech_canonical(CK_MECHANISM_TYPE type);
 CK_KEY_TYPE mech_canonical_key_type(CK_KEY_TYPE kt);
+/* The i-th operation of the table, CK_UNAVAILABLE_INFORMATION past the end. */
+CK_MECHANISM_TYPE mech_op_at(size_t i);
 
 #endif

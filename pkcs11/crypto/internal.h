@@ -47,18 +47,21 @@ enum {
 	CIPHV_CBC_PAD,
 	CIPHV_ECB_PAD,
 	CIPHV_CTR,
-	/* SM2 signatures and encryption */
-	SM2V_SM3_RAW,
-	SM2V_SM3_DER,
-	SM2V_RAW,
-	SM2V_ENC_RAW,
-	SM2V_ENC_DER,
 	/* HMAC */
 	HMACV_FULL,
 	HMACV_GENERAL,
 	/* block cipher CBC-MAC */
 	BMACV_HALF,
 	BMACV_GENERAL
+};
+
+/* SM2 variants are behaviour bits, so vendor profiles can combine them. */
+enum {
+	SM2V_HASH = 0x100,   /* message in: the token computes e with SM3 */
+	SM2V_Z = 0x200,      /* ...over Z||M (otherwise over M alone, as Sansec) */
+	SM2V_DER = 0x400,    /* DER SEQUENCE{r,s} / GM/T 0009 ciphertext, not raw */
+	SM2V_ENC = 0x800,    /* encryption, not signature */
+	SM2V_C1C2C3 = 0x1000 /* raw ciphertext in the pre-2012 order */
 };
 
 typedef struct op_handler op_handler;
@@ -78,6 +81,8 @@ typedef struct mech_def {
 } mech_def;
 
 const mech_def *mech_find(CK_MECHANISM_TYPE type);
+/* By operation code, bypassing the profile. */
+const mech_def *mech_find_op(CK_MECHANISM_TYPE op);
 bool mech_accepts_key_type(const mech_def *def, CK_KEY_TYPE kt);
 
 /* The operation state, shared by every family (fields unused by a family stay zero). */

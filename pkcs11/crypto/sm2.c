@@ -1,6 +1,7 @@
-/* SM2 signatures (CKM_SM2_SM3, CKM_SM2_SM3_DER, CKM_SM2) and encryption
- * (CKM_SM2_ENCRYPT: C1||C3||C2, CKM_SM2_ENCRYPT_DER: GM/T 0009 DER), per
- * spec/pkcs11-sm.md 1.6. Z always uses an explicit user ID: OpenSSL 3.0
+/* SM2 signatures and encryption, per spec/pkcs11-sm.md 1.5-1.6. One handler
+ * for every vendor's variant: the SM2V_ bits say whether the token hashes
+ * the message, with or without Z, and whether signatures and ciphertexts
+ * are raw (r||s, C1||C3||C2 or C1||C2||C3) or DER. Z always uses an explicit user ID: OpenSSL 3.0
  * defaults to an empty one, which no other implementation accepts. */
 #include "config.h"
 
@@ -19,22 +20,54 @@
 /* ENTL is a 16-bit count of bits. */
 #define SM2_ID_MAX 8191
 
+static bool is_der(const crypto_op *op)
+{
+	return (op->variant & SM2V_DER) != 0;
+}
+
+/* A message-in mechanism whose Z (and so e) OpenSSL computes. */
+static bool openssl_hashes(const crypto_op *op)
+{
+	return (op->variant & (SM2V_HASH | SM2V_Z)) == (SM2V_HASH | SM2V_Z);
+}
+
+static CK_RV pkey_op_init(crypto_op *op)
+{
+	int ok;
+
+	switch (op->kind) {
+	case OP_SIGN:
+		ok = EVP_PKEY_sign_init(op->pctx);
+		break;
+	case OP_VERIFY:
+		ok = EVP_PKEY_verify_init(op->pctx);
+		break;
+	case OP_ENCRYPT:
+		ok = EVP_PKEY_encrypt_init(op->pctx);
+		break;
+	case OP_DECRYPT:
+		ok = EVP_PKEY_decrypt_init(op->pctx);
+		break;
+	default:
+		return CKR_MECHANISM_INVALID;
+	}
+	return ok > 0 ? CKR_OK : CKR_GENERAL_ERROR;
+}
+
 static CK_RV sm2_init(crypto_op *op, const CK_MECHANISM *mech)
 {
 	const sk_curve *c;
 	const void *id = SM2_DEFAULT_ID;
 	size_t id_len = sizeof(SM2_DEFAULT_ID) - 1;
-	bool sig = op->variant == SM2V_SM3_RAW || op->variant == SM2V_SM3_DER;
 	CK_RV rv;
 
-	if (sig && !param_none(mech)) {
-		/* Our documented extension: pParameter is the signer's ID. */
-		if (mech->ulParameterLen > SM2_ID_MAX)
+	if (!param_none(mech)) {
+		/* Our documented extension: pParameter is the signer's ID,
+		 * for the mechanisms that compute Z. */
+		if (!openssl_hashes(op) || mech->ulParameterLen > SM2_ID_MAX)
 			return CKR_MECHANISM_PARAM_INVALID;
 		id = mech->pParameter;
 		id_len = mech->ulParameterLen;
-	} else if (!sig && !param_none(mech)) {
-		return CKR_MECHANISM_PARAM_INVALID;
 	}
 	rv = key_curve(op->key, &c);
 	if (rv != CKR_OK)
@@ -47,47 +80,32 @@ static CK_RV sm2_init(crypto_op *op, const CK_MECHANISM *mech)
 	op->pctx = EVP_PKEY_CTX_new_from_pkey(sk_libctx(), op->pkey, NULL);
 	if (op->pctx == NULL)
 		return CKR_HOST_MEMORY;
+	op->out_size = is_der(op) ? SM2_DER_SIG_MAX : SM2_RAW_SIG;
+	if (!(op->variant & SM2V_HASH))
+		return pkey_op_init(op);
 
-	if (sig) {
-		int ok;
-
-		if (sk_evp_md(MD_SM3) == NULL)
-			return CKR_MECHANISM_INVALID;
-		op->mdctx = EVP_MD_CTX_new();
-		if (op->mdctx == NULL)
-			return CKR_HOST_MEMORY;
-		if (EVP_PKEY_CTX_set1_id(op->pctx, id, id_len) <= 0)
+	if (sk_evp_md(MD_SM3) == NULL)
+		return CKR_MECHANISM_INVALID;
+	op->mdctx = EVP_MD_CTX_new();
+	if (op->mdctx == NULL)
+		return CKR_HOST_MEMORY;
+	if (!openssl_hashes(op)) {
+		/* e = SM3(M): a plain digest, then a signature on e. */
+		if (EVP_DigestInit_ex(op->mdctx, sk_evp_md(MD_SM3), NULL) <= 0)
 			return CKR_GENERAL_ERROR;
-		EVP_MD_CTX_set_pkey_ctx(op->mdctx, op->pctx);
-		if (op->kind == OP_SIGN)
-			ok = EVP_DigestSignInit_ex(op->mdctx, NULL, "SM3", sk_libctx(), NULL,
-						   op->pkey, NULL);
-		else
-			ok = EVP_DigestVerifyInit_ex(op->mdctx, NULL, "SM3", sk_libctx(), NULL,
-						     op->pkey, NULL);
-		if (ok <= 0)
-			return CKR_GENERAL_ERROR;
-		op->out_size = op->variant == SM2V_SM3_RAW ? SM2_RAW_SIG : SM2_DER_SIG_MAX;
-		return CKR_OK;
+		return pkey_op_init(op);
 	}
-	switch (op->kind) {
-	case OP_SIGN:
-		rv = EVP_PKEY_sign_init(op->pctx) > 0 ? CKR_OK : CKR_GENERAL_ERROR;
-		break;
-	case OP_VERIFY:
-		rv = EVP_PKEY_verify_init(op->pctx) > 0 ? CKR_OK : CKR_GENERAL_ERROR;
-		break;
-	case OP_ENCRYPT:
-		rv = EVP_PKEY_encrypt_init(op->pctx) > 0 ? CKR_OK : CKR_GENERAL_ERROR;
-		break;
-	case OP_DECRYPT:
-		rv = EVP_PKEY_decrypt_init(op->pctx) > 0 ? CKR_OK : CKR_GENERAL_ERROR;
-		break;
-	default:
-		rv = CKR_MECHANISM_INVALID;
-	}
-	op->out_size = SM2_RAW_SIG;
-	return rv;
+	int ok;
+	if (EVP_PKEY_CTX_set1_id(op->pctx, id, id_len) <= 0)
+		return CKR_GENERAL_ERROR;
+	EVP_MD_CTX_set_pkey_ctx(op->mdctx, op->pctx);
+	if (op->kind == OP_SIGN)
+		ok = EVP_DigestSignInit_ex(op->mdctx, NULL, "SM3", sk_libctx(), NULL, op->pkey,
+					   NULL);
+	else
+		ok = EVP_DigestVerifyInit_ex(op->mdctx, NULL, "SM3", sk_libctx(), NULL, op->pkey,
+					     NULL);
+	return ok > 0 ? CKR_OK : CKR_GENERAL_ERROR;
 }
 
 /* Hands out a signature computed once: DER signatures vary in length, so a
@@ -107,11 +125,29 @@ static CK_RV emit_der(crypto_op *op, const unsigned char *der, size_t der_len, C
 	return CKR_OK;
 }
 
+/* OpenSSL's DER signature in the mechanism's form. */
+static CK_RV emit_sig(crypto_op *op, const unsigned char *der, size_t der_len, CK_BYTE *out,
+		      CK_ULONG *out_len)
+{
+	if (is_der(op))
+		return emit_der(op, der, der_len, out, out_len);
+	CK_RV rv = sig_der_to_raw(der, der_len, out, SM2_HALF);
+	if (rv == CKR_OK)
+		*out_len = SM2_RAW_SIG;
+	return rv;
+}
+
 static CK_RV sm2_update(crypto_op *op, const CK_BYTE *in, CK_ULONG in_len, CK_BYTE *out,
 			CK_ULONG *out_len)
 {
-	int ok = op->kind == OP_SIGN ? EVP_DigestSignUpdate(op->mdctx, in, in_len)
-				     : EVP_DigestVerifyUpdate(op->mdctx, in, in_len);
+	int ok;
+
+	if (!openssl_hashes(op))
+		ok = EVP_DigestUpdate(op->mdctx, in, in_len);
+	else if (op->kind == OP_SIGN)
+		ok = EVP_DigestSignUpdate(op->mdctx, in, in_len);
+	else
+		ok = EVP_DigestVerifyUpdate(op->mdctx, in, in_len);
 	return ok > 0 ? CKR_OK : CKR_GENERAL_ERROR;
 }
 
@@ -120,7 +156,7 @@ static CK_RV sm2_update(crypto_op *op, const CK_BYTE *in, CK_ULONG in_len, CK_BY
  * otherwise keeps a too-long result for the retry (emit_der). */
 static CK_RV sig_out_check(crypto_op *op, CK_BYTE *out, CK_ULONG *out_len, bool *done)
 {
-	if (op->variant == SM2V_SM3_RAW)
+	if (!is_der(op))
 		return out_check(out, out_len, SM2_RAW_SIG, done);
 	*done = out == NULL;
 	if (*done)
@@ -128,9 +164,18 @@ static CK_RV sig_out_check(crypto_op *op, CK_BYTE *out, CK_ULONG *out_len, bool 
 	return CKR_OK;
 }
 
+/* e = SM3(M) of a mechanism without Z. */
+static CK_RV digest_e(crypto_op *op, unsigned char e[SM2_HALF])
+{
+	unsigned int n = SM2_HALF;
+
+	return EVP_DigestFinal_ex(op->mdctx, e, &n) > 0 && n == SM2_HALF ? CKR_OK
+									 : CKR_GENERAL_ERROR;
+}
+
 static CK_RV sm2_final(crypto_op *op, CK_BYTE *out, CK_ULONG *out_len)
 {
-	unsigned char der[SM2_DER_SIG_MAX];
+	unsigned char der[SM2_DER_SIG_MAX], e[SM2_HALF];
 	size_t der_len = sizeof(der);
 	bool done;
 	CK_RV rv;
@@ -140,14 +185,16 @@ static CK_RV sm2_final(crypto_op *op, CK_BYTE *out, CK_ULONG *out_len)
 	rv = sig_out_check(op, out, out_len, &done);
 	if (done || rv != CKR_OK)
 		return rv;
-	if (EVP_DigestSignFinal(op->mdctx, der, &der_len) <= 0)
-		return CKR_GENERAL_ERROR;
-	if (op->variant == SM2V_SM3_DER)
-		return emit_der(op, der, der_len, out, out_len);
-	rv = sig_der_to_raw(der, der_len, out, SM2_HALF);
-	if (rv == CKR_OK)
-		*out_len = SM2_RAW_SIG;
-	return rv;
+	if (openssl_hashes(op)) {
+		if (EVP_DigestSignFinal(op->mdctx, der, &der_len) <= 0)
+			return CKR_GENERAL_ERROR;
+	} else {
+		if ((rv = digest_e(op, e)) != CKR_OK)
+			return rv;
+		if (EVP_PKEY_sign(op->pctx, der, &der_len, e, sizeof e) <= 0)
+			return CKR_GENERAL_ERROR;
+	}
+	return emit_sig(op, der, der_len, out, out_len);
 }
 
 /* A PKCS#11 signature as DER for OpenSSL; *tmp is to be freed. */
@@ -155,7 +202,7 @@ static CK_RV sig_to_der(crypto_op *op, const CK_BYTE *sig, CK_ULONG sig_len,
 			const unsigned char **der, size_t *der_len, unsigned char **tmp)
 {
 	*tmp = NULL;
-	if (op->variant == SM2V_SM3_DER) {
+	if (is_der(op)) {
 		if (sig_len == 0 || sig_len > SM2_DER_SIG_MAX)
 			return CKR_SIGNATURE_LEN_RANGE;
 		*der = sig;
@@ -172,18 +219,24 @@ static CK_RV sig_to_der(crypto_op *op, const CK_BYTE *sig, CK_ULONG sig_len,
 static CK_RV sm2_verify_final(crypto_op *op, const CK_BYTE *sig, CK_ULONG sig_len)
 {
 	const unsigned char *der;
-	unsigned char *tmp;
+	unsigned char *tmp, e[SM2_HALF];
 	size_t der_len;
 	CK_RV rv = sig_to_der(op, sig, sig_len, &der, &der_len, &tmp);
 
 	if (rv != CKR_OK)
 		return rv;
-	rv = EVP_DigestVerifyFinal(op->mdctx, der, der_len) == 1 ? CKR_OK : CKR_SIGNATURE_INVALID;
+	if (openssl_hashes(op))
+		rv = EVP_DigestVerifyFinal(op->mdctx, der, der_len) == 1 ? CKR_OK
+									 : CKR_SIGNATURE_INVALID;
+	else if ((rv = digest_e(op, e)) == CKR_OK)
+		rv = EVP_PKEY_verify(op->pctx, der, der_len, e, sizeof e) == 1
+			     ? CKR_OK
+			     : CKR_SIGNATURE_INVALID;
 	OPENSSL_free(tmp);
 	return rv;
 }
 
-/* ---- CKM_SM2: e in, raw r||s ---- */
+/* ---- digest in: e (32 bytes) in, r||s or DER out ---- */
 
 static CK_RV sm2_raw_sign(crypto_op *op, const CK_BYTE *in, CK_ULONG in_len, CK_BYTE *out,
 			  CK_ULONG *out_len)
@@ -193,17 +246,16 @@ static CK_RV sm2_raw_sign(crypto_op *op, const CK_BYTE *in, CK_ULONG in_len, CK_
 	bool done;
 	CK_RV rv;
 
+	if (op->pending_set)
+		return out_copy(op->pending, op->pending_len, out, out_len);
 	if (in_len != SM2_HALF)
 		return CKR_DATA_LEN_RANGE;
-	rv = out_check(out, out_len, SM2_RAW_SIG, &done);
+	rv = sig_out_check(op, out, out_len, &done);
 	if (done || rv != CKR_OK)
 		return rv;
 	if (EVP_PKEY_sign(op->pctx, der, &der_len, in, in_len) <= 0)
 		return CKR_GENERAL_ERROR;
-	rv = sig_der_to_raw(der, der_len, out, SM2_HALF);
-	if (rv == CKR_OK)
-		*out_len = SM2_RAW_SIG;
-	return rv;
+	return emit_sig(op, der, der_len, out, out_len);
 }
 
 /* ---- encryption: OpenSSL's DER <-> C1||C3||C2 ---- */
@@ -303,10 +355,30 @@ static CK_RV der_to_c1c3c2(const unsigned char *der, size_t der_len, unsigned ch
 	return CKR_OK;
 }
 
-static CK_RV c1c3c2_to_der(const unsigned char *in, size_t in_len, unsigned char **der,
-			   size_t *der_len)
+/* Between C1||C3||C2 and C1||C2||C3, in place. */
+static void swap_c2_c3(unsigned char *ct, size_t len, bool to_c1c2c3)
+{
+	unsigned char c3[SM2_C3];
+	size_t cl = len - SM2_C1 - SM2_C3;
+	unsigned char *body = ct + SM2_C1;
+
+	if (to_c1c2c3) {
+		memcpy(c3, body, SM2_C3);
+		memmove(body, body + SM2_C3, cl);
+		memcpy(body + cl, c3, SM2_C3);
+	} else {
+		memcpy(c3, body + cl, SM2_C3);
+		memmove(body + SM2_C3, body, cl);
+		memcpy(body, c3, SM2_C3);
+	}
+}
+
+static CK_RV c1c3c2_to_der(const unsigned char *in, size_t in_len, bool c1c2c3,
+			   unsigned char **der, size_t *der_len)
 {
 	size_t cl = in_len - SM2_C1 - SM2_C3, body, h = 0;
+	const unsigned char *c3 = in + SM2_C1 + (c1c2c3 ? cl : 0);
+	const unsigned char *c2 = in + SM2_C1 + (c1c2c3 ? 0 : SM2_C3);
 	unsigned char *p;
 
 	body = 2 * (2 + 1 + SM2_HALF) + 2 + SM2_C3 + 1 + 9 + cl;
@@ -320,11 +392,11 @@ static CK_RV c1c3c2_to_der(const unsigned char *in, size_t in_len, unsigned char
 	n += der_put_uint(b + n, in + 1 + SM2_HALF, SM2_HALF);
 	b[n++] = 0x04;
 	n += der_put_len(b + n, SM2_C3);
-	memcpy(b + n, in + SM2_C1, SM2_C3);
+	memcpy(b + n, c3, SM2_C3);
 	n += SM2_C3;
 	b[n++] = 0x04;
 	n += der_put_len(b + n, cl);
-	memcpy(b + n, in + SM2_C1 + SM2_C3, cl);
+	memcpy(b + n, c2, cl);
 	n += cl;
 	unsigned char hdr[10];
 	hdr[h++] = 0x30;
@@ -352,7 +424,7 @@ static CK_RV sm2_encrypt(crypto_op *op, const CK_BYTE *in, CK_ULONG in_len, CK_B
 		return CKR_GENERAL_ERROR;
 	/* Raw: exact size; DER: OpenSSL's upper bound for a query, and the
 	 * result kept if it does not fit (the ciphertext is randomised). */
-	if (op->variant == SM2V_ENC_RAW) {
+	if (!is_der(op)) {
 		rv = out_check(out, out_len, SM2_C1 + SM2_C3 + in_len, &done);
 		if (done || rv != CKR_OK)
 			return rv;
@@ -366,11 +438,13 @@ static CK_RV sm2_encrypt(crypto_op *op, const CK_BYTE *in, CK_ULONG in_len, CK_B
 	rv = CKR_GENERAL_ERROR;
 	if (EVP_PKEY_encrypt(op->pctx, ct, &ct_len, in, in_len) <= 0)
 		goto out;
-	if (op->variant == SM2V_ENC_DER) {
+	if (is_der(op)) {
 		rv = emit_der(op, ct, ct_len, out, out_len);
 	} else {
 		size_t n = *out_len;
 		rv = der_to_c1c3c2(ct, ct_len, out, &n);
+		if (rv == CKR_OK && (op->variant & SM2V_C1C2C3))
+			swap_c2_c3(out, n, true);
 		*out_len = n;
 	}
 out:
@@ -387,7 +461,7 @@ static CK_RV sm2_decrypt(crypto_op *op, const CK_BYTE *in, CK_ULONG in_len, CK_B
 	bool done;
 	CK_RV rv;
 
-	if (op->variant == SM2V_ENC_RAW) {
+	if (!is_der(op)) {
 		if (in_len <= SM2_C1 + SM2_C3)
 			return CKR_ENCRYPTED_DATA_LEN_RANGE;
 		if (in[0] != 0x04)
@@ -395,7 +469,7 @@ static CK_RV sm2_decrypt(crypto_op *op, const CK_BYTE *in, CK_ULONG in_len, CK_B
 		rv = out_check(out, out_len, in_len - SM2_C1 - SM2_C3, &done);
 		if (done || rv != CKR_OK)
 			return rv;
-		rv = c1c3c2_to_der(in, in_len, &der, &src_len);
+		rv = c1c3c2_to_der(in, in_len, op->variant & SM2V_C1C2C3, &der, &src_len);
 		if (rv != CKR_OK)
 			return rv;
 		src = der;
@@ -427,16 +501,11 @@ static CK_RV sm2_oneshot(crypto_op *op, const CK_BYTE *in, CK_ULONG in_len, CK_B
 	bool done;
 	CK_RV rv;
 
-	switch (op->variant) {
-	case SM2V_RAW:
-		return sm2_raw_sign(op, in, in_len, out, out_len);
-	case SM2V_ENC_RAW:
-	case SM2V_ENC_DER:
+	if (op->variant & SM2V_ENC)
 		return op->kind == OP_ENCRYPT ? sm2_encrypt(op, in, in_len, out, out_len)
 					      : sm2_decrypt(op, in, in_len, out, out_len);
-	default:
-		break;
-	}
+	if (!(op->variant & SM2V_HASH))
+		return sm2_raw_sign(op, in, in_len, out, out_len);
 	if (op->pending_set)
 		return out_copy(op->pending, op->pending_len, out, out_len);
 	/* Check what we can before the message is consumed. */
@@ -455,23 +524,22 @@ static CK_RV sm2_verify(crypto_op *op, const CK_BYTE *data, CK_ULONG data_len, c
 	size_t der_len;
 	CK_RV rv;
 
-	if (op->variant != SM2V_RAW) {
-		rv = sig_to_der(op, sig, sig_len, &der, &der_len, &tmp);
+	/* The signature's form first: a malformed one is reported as such
+	 * whatever the data. */
+	rv = sig_to_der(op, sig, sig_len, &der, &der_len, &tmp);
+	if (rv != CKR_OK)
+		return rv;
+	if (op->variant & SM2V_HASH) {
 		OPENSSL_free(tmp);
-		if (rv != CKR_OK)
-			return rv;
 		rv = sm2_update(op, data, data_len, NULL, NULL);
 		return rv == CKR_OK ? sm2_verify_final(op, sig, sig_len) : rv;
 	}
-	if (sig_len != SM2_RAW_SIG)
-		return CKR_SIGNATURE_LEN_RANGE;
 	if (data_len != SM2_HALF)
-		return CKR_DATA_LEN_RANGE;
-	rv = sig_raw_to_der(sig, SM2_HALF, &tmp, &der_len);
-	if (rv != CKR_OK)
-		return rv;
-	rv = EVP_PKEY_verify(op->pctx, tmp, der_len, data, data_len) == 1 ? CKR_OK
-									  : CKR_SIGNATURE_INVALID;
+		rv = CKR_DATA_LEN_RANGE;
+	else
+		rv = EVP_PKEY_verify(op->pctx, der, der_len, data, data_len) == 1
+			     ? CKR_OK
+			     : CKR_SIGNATURE_INVALID;
 	OPENSSL_free(tmp);
 	return rv;
 }

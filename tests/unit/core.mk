@@ -19,3 +19,10 @@ tests_unit_p11writer_SOURCES = tests/unit/p11writer.c
 tests_unit_p11writer_LDADD = $(DL_LIBS)
 TESTS += tests/shell/test_token_crash.sh
 dist_check_SCRIPTS += tests/shell/test_token_crash.sh
+
+# Vendor numbering profiles through the function table.
+check_PROGRAMS += tests/unit/test_profile
+TESTS += tests/unit/test_profile
+tests_unit_test_profile_SOURCES = tests/unit/test_profile.c
+tests_unit_test_profile_CFLAGS = $(unit_cflags)
+tests_unit_test_profile_LDADD = tests/unit/libp11test.la $(unit_ldadd)

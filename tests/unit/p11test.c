@@ -49,6 +49,15 @@ const char *p11t_dir(void)
 	return dir;
 }
 
+void p11t_conf_append(const char *text)
+{
+	FILE *f = fopen(conf, "a");
+	if (!f || fputs(text, f) < 0 || fclose(f) != 0) {
+		perror(conf);
+		exit(99);
+	}
+}
+
 void p11t_init(void)
 {
 	CK_OK(p11->C_Initialize(NULL));

@@ -15,6 +15,8 @@ extern CK_FUNCTION_LIST *p11;
 void p11t_fresh_dir(unsigned max_fails);
 void p11t_remove_dir(void);
 const char *p11t_dir(void);
+/* Adds lines to the config p11t_fresh_dir wrote (read at C_Initialize). */
+void p11t_conf_append(const char *text);
 
 /* C_Initialize with defaults; asserts. */
 void p11t_init(void);
