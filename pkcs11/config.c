@@ -140,19 +140,17 @@ static CK_RV set_string(char **dst, const char *val)
 	return *dst ? CKR_OK : CKR_HOST_MEMORY;
 }
 
-static CK_RV read_file(sk_config *cfg, const char *path, FILE *f)
+/* One `key = value` line (comments and blanks allowed). */
+static CK_RV parse_line(sk_config *cfg, const char *path, int line, char *buf)
 {
-	char buf[4096];
-	int line = 0;
 	CK_RV rv = CKR_OK;
-	while (rv == CKR_OK && fgets(buf, sizeof buf, f)) {
-		line++;
+	do {
 		char *hash = strchr(buf, '#');
 		if (hash)
 			*hash = '\0';
 		char *s = trim(buf);
 		if (!*s)
-			continue;
+			break;
 		char *eq = strchr(s, '=');
 		if (!eq) {
 			fprintf(stderr, "sealkit-pkcs11: %s:%d: expected 'key = value'\n", path,
@@ -191,15 +189,45 @@ static CK_RV read_file(sk_config *cfg, const char *path, FILE *f)
 			fprintf(stderr, "sealkit-pkcs11: %s:%d: unknown setting '%s' ignored\n",
 				path, line, key);
 		}
-	}
-	if (rv == CKR_OK && cfg->min_pin_len > cfg->max_pin_len) {
+	} while (0);
+	return rv;
+}
+
+static CK_RV read_file(sk_config *cfg, const char *path, FILE *f)
+{
+	char buf[4096];
+	int line = 0;
+	CK_RV rv = CKR_OK;
+	while (rv == CKR_OK && fgets(buf, sizeof buf, f))
+		rv = parse_line(cfg, path, ++line, buf);
+	return rv;
+}
+
+/* Settings given in C_Initialize's pReserved, as NSS and p11-kit
+ * (x-init-reserved) pass module parameters: lines or ';'-separated. */
+static CK_RV read_string(sk_config *cfg, const char *text)
+{
+	char *copy = strdup(text), *save = NULL;
+	int line = 0;
+	CK_RV rv = copy ? CKR_OK : CKR_HOST_MEMORY;
+	for (char *tok = copy ? strtok_r(copy, ";\n", &save) : NULL; tok && rv == CKR_OK;
+	     tok = strtok_r(NULL, ";\n", &save))
+		rv = parse_line(cfg, "C_Initialize arguments", ++line, tok);
+	free(copy);
+	return rv;
+}
+
+static CK_RV check_config(const sk_config *cfg, const char *path)
+{
+	CK_RV rv = CKR_OK;
+	if (cfg->min_pin_len > cfg->max_pin_len) {
 		fprintf(stderr, "sealkit-pkcs11: %s: min_pin_len is above max_pin_len\n", path);
 		rv = CKR_GENERAL_ERROR;
 	}
 	return rv;
 }
 
-CK_RV config_load(sk_config *cfg)
+CK_RV config_load(sk_config *cfg, const char *args)
 {
 	CK_RV rv = CKR_OK;
 	memset(cfg, 0, sizeof *cfg);
@@ -238,8 +266,13 @@ CK_RV config_load(sk_config *cfg)
 		break;
 	}
 
+	/* Environment, then the caller's arguments, over the file. */
 	const char *prof = getenv("SEALKIT_PROFILE");
 	if (prof && *prof && (rv = set_string(&cfg->profile, prof)) != CKR_OK)
+		goto out;
+	if (args && (rv = read_string(cfg, args)) != CKR_OK)
+		goto out;
+	if ((rv = check_config(cfg, "configuration")) != CKR_OK)
 		goto out;
 
 	const char *dir = getenv("SEALKIT_TOKEN_DIR");

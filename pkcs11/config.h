@@ -42,8 +42,10 @@ typedef struct sk_config {
 	int sm2_ciphertext; /* CT_* for every SM2 encryption */
 } sk_config;
 
-/* CKR_GENERAL_ERROR with a message on stderr when the file is malformed. */
-CK_RV config_load(sk_config *cfg);
+/* CKR_GENERAL_ERROR with a message on stderr when the file is malformed.
+ * `args` (may be NULL): more settings, as C_Initialize's pReserved carries
+ * them ("key=value" lines or ';'-separated), over the file and env. */
+CK_RV config_load(sk_config *cfg, const char *args);
 void config_free(sk_config *cfg);
 
 #endif

@@ -73,11 +73,15 @@ static void unload_config(void)
 CK_RV C_Initialize(CK_VOID_PTR pInitArgs)
 {
 	CK_RV rv;
+	const char *args = NULL;
 	if (pInitArgs) {
 		CK_C_INITIALIZE_ARGS *a = pInitArgs;
 		int given = !!a->CreateMutex + !!a->DestroyMutex + !!a->LockMutex + !!a->UnlockMutex;
-		if (a->pReserved || (given != 0 && given != 4))
+		if (given != 0 && given != 4)
 			return CKR_ARGUMENTS_BAD;
+		/* Module parameters, as NSS and p11-kit's x-init-reserved
+		 * pass them: a string of settings (config.h). */
+		args = a->pReserved;
 		/* With or without the caller's mutex functions we use the OS's
 		 * own locks, which are always safe for several threads. */
 	}
@@ -97,7 +101,7 @@ CK_RV C_Initialize(CK_VOID_PTR pInitArgs)
 		rv = CKR_CRYPTOKI_ALREADY_INITIALIZED;
 		goto out;
 	}
-	if ((rv = config_load(&module.cfg)) != CKR_OK)
+	if ((rv = config_load(&module.cfg, args)) != CKR_OK)
 		goto out;
 	if ((rv = profile_build(&module.cfg, &module.profile)) != CKR_OK) {
 		config_free(&module.cfg);

@@ -478,6 +478,24 @@ static void test_env_profile(void)
 	unsetenv("SEALKIT_PROFILE");
 }
 
+/* Settings in C_Initialize's pReserved (NSS, p11-kit x-init-reserved). */
+static void test_init_args(void)
+{
+	CK_C_INITIALIZE_ARGS a;
+	p11t_fresh_dir(10);
+	memset(&a, 0, sizeof a);
+	a.pReserved = "profile = tass; sm2_signature = raw";
+	CK_OK(p11->C_Initialize(&a));
+	CU_ASSERT(listed(0x80000005UL) && !listed(0x80009001UL));
+	CK_SESSION_HANDLE s = token_session();
+	CK_OBJECT_HANDLE pub, priv;
+	sm2_pair(s, 0x80008001UL, NULL, 0, &pub, &priv);
+	check_msg_sig(s, pub, priv, 0x80008100UL, true, false);
+	p11t_fini();
+	a.pReserved = "profile = tass\nmechanism.sm4_ctr = 0x8000010B";
+	CK_ASSERT_RV(p11->C_Initialize(&a), CKR_GENERAL_ERROR);
+}
+
 void register_tests(void)
 {
 	C_GetFunctionList(&p11);
@@ -493,4 +511,5 @@ void register_tests(void)
 	harness_test(s, "C1||C2||C3 ciphertexts", test_ciphertext_order);
 	harness_test(s, "colliding and malformed settings refused", test_refusals);
 	harness_test(s, "SEALKIT_PROFILE", test_env_profile);
+	harness_test(s, "settings in C_Initialize arguments", test_init_args);
 }
