@@ -290,6 +290,14 @@ CK_RV crypto_op_new(op_kind kind, const CK_MECHANISM *mech, sk_object *key, cryp
 	if (kind != OP_DIGEST) {
 		if (key == NULL)
 			return CKR_KEY_HANDLE_INVALID;
+		/* CKM_ECDSA on an SM2 key signs the given digest with SM2 (raw
+		 * r||s, as CKM_ECDSA answers): the one way to sign SM2 through
+		 * clients that pass only standard codes, such as p11-kit's RPC. */
+		const sk_curve *c;
+		if (def->type == CKM_ECDSA && (kind == OP_SIGN || kind == OP_VERIFY) &&
+		    (key->key_type == CKK_SM2 || key->key_type == CKK_EC) &&
+		    key_curve(key, &c) == CKR_OK && c->sm2)
+			def = mech_find_op(CKM_SM2);
 		if (!mech_accepts_key_type(def, key->key_type))
 			return CKR_KEY_TYPE_INCONSISTENT;
 		rv = check_class(kind, key);

@@ -248,6 +248,9 @@ static void test_canonical(void)
 	check_msg_sig(s, pub, priv, 0x80008101UL, true, true);
 	check_msg_sig(s, pub, priv, 0x80000B22UL, true, false);
 	check_digest_sig(s, pub, priv, 0x80008104UL, false);
+	/* CKM_ECDSA on an SM2 key: SM2 on the digest (p11-kit's RPC passes
+	 * only standard codes). */
+	check_digest_sig(s, pub, priv, CKM_ECDSA, false);
 	/* Find by an alias key type finds the same key. */
 	CK_ULONG kt = 0x80000016UL;
 	CK_OBJECT_CLASS cls = CKO_PRIVATE_KEY;
