@@ -1,7 +1,9 @@
 # libsealkit: seals, stamps and verification over any PKCS#11 module.
 # Each part of the library keeps its sources in its own fragment.
-sealkit_srcs = middleware/status.c middleware/include/sealkit/status.h
-sealkit_public_h = middleware/include/sealkit/status.h
+sealkit_srcs = middleware/status.c middleware/include/sealkit/status.h \
+	middleware/digest.c middleware/digest.h middleware/certs.c middleware/certs.h \
+	middleware/verify.c middleware/report.c middleware/make.c middleware/certissue.c
+sealkit_public_h = middleware/include/sealkit/status.h middleware/include/sealkit/verify.h middleware/include/sealkit/make.h
 sealkit_libadd =
 include middleware/seal.mk
 include middleware/token.mk

@@ -4,3 +4,4 @@ include tests/unit/crypto.mk
 include tests/unit/store.mk
 include tests/unit/seal.mk
 include tests/unit/token.mk
+include tests/unit/verify.mk

@@ -1,0 +1,386 @@
+/* Making seals and stamps with keys on sealkit-pkcs11.so (libsealkit's
+ * make.c, certissue.c) and verifying them (verify.c): what we make passes
+ * strict verification and `openssl asn1parse`; each kind of damage is
+ * caught by the check named for it. */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include "harness.h"
+#include "pkcs11x.h"
+#include "tokensetup.h"
+#include "sealkit/make.h"
+
+#define PIN "11223344"
+#define TOKEN "make-test"
+
+static char tmpdir[256], docpath[300], uri_maker[400], uri_signer[400], uri_other[400];
+static sealkit_signer *maker, *signer, *other;
+static unsigned char *ca_cert, *signer_cert, *other_cert, *seal;
+static size_t ca_len, signer_len, other_len, seal_len;
+
+static sealkit_signer *open_signer(const char *uri)
+{
+	sealkit_token_options o = {.pin = PIN};
+	sealkit_error err = {0};
+	sealkit_signer *s = NULL;
+	if (sealkit_signer_open(NULL, uri, &o, &s, &err) != SEALKIT_OK) {
+		printf("Bail out! %s: %s\n", uri, err.message);
+		exit(99);
+	}
+	return s;
+}
+
+static unsigned char *issue(sealkit_signer *key, const char *dn, sealkit_signer *by,
+			    const unsigned char *by_cert, size_t by_len, int ca, size_t *len)
+{
+	sealkit_cert_request r = {.subject = dn, .days = 30, .ca = ca};
+	sealkit_bytes ic = {by_cert, by_len};
+	sealkit_error err = {0};
+	unsigned char *der = NULL;
+	r.subject_spki.data = sealkit_signer_public_key(key, &r.subject_spki.len);
+	CU_ASSERT_EQUAL_FATAL(sealkit_cert_issue(&r, by, by_cert ? &ic : NULL, &der, len, &err),
+			      SEALKIT_OK);
+	return der;
+}
+
+static bool write_file(const char *path, const void *data, size_t len)
+{
+	FILE *f = fopen(path, "wb");
+	bool ok = f && fwrite(data, 1, len, f) == len;
+	return f && fclose(f) == 0 && ok;
+}
+
+static const sealkit_check *find_check(const sealkit_report *r, const char *name)
+{
+	for (size_t i = 0; i < r->items[0].n_checks; i++)
+		if (!strcmp(r->items[0].checks[i].name, name))
+			return &r->items[0].checks[i];
+	return NULL;
+}
+
+static sealkit_check_result result_of(const sealkit_report *r, const char *name)
+{
+	const sealkit_check *c = find_check(r, name);
+	return c ? c->result : (sealkit_check_result)-1;
+}
+
+/* The failed checks, "a,b" in report order. */
+static const char *failures(const sealkit_report *r)
+{
+	static char buf[512];
+	buf[0] = '\0';
+	for (size_t i = 0; i < r->items[0].n_checks; i++)
+		if (r->items[0].checks[i].result == SEALKIT_CHECK_FAILED) {
+			if (buf[0])
+				strcat(buf, ",");
+			strncat(buf, r->items[0].checks[i].name, sizeof buf - strlen(buf) - 2);
+		}
+	return buf;
+}
+
+static sealkit_report *verify_stamp(const unsigned char *der, size_t len, const char *doc,
+				    unsigned flags, const char *trust)
+{
+	sealkit_verify_options o = {.flags = flags, .trust_files = &trust, .n_trust = trust ? 1 : 0};
+	sealkit_document d = {.path = doc};
+	sealkit_report *r = NULL;
+	sealkit_error err = {0};
+	CU_ASSERT_EQUAL_FATAL(sealkit_verify_stamp(der, len, &d, &o, &r, &err), SEALKIT_OK);
+	return r;
+}
+
+static int setup(void)
+{
+	snprintf(tmpdir, sizeof tmpdir, "%s/sealkit-make-XXXXXX",
+		 getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+	if (!mkdtemp(tmpdir))
+		return 1;
+	char tokens[300], conf[300];
+	snprintf(tokens, sizeof tokens, "%s/tokens", tmpdir);
+	snprintf(conf, sizeof conf, "%s/sealkit.conf", tmpdir);
+	mkdir(tokens, 0700);
+	const char *c = "pin_iterations = 1000\n";
+	if (!write_file(conf, c, strlen(c)))
+		return 1;
+	setenv("SEALKIT_TOKEN_DIR", tokens, 1);
+	setenv("SEALKIT_CONF", conf, 1);
+	static const char *const keys[] = {"maker", "signer", "other"};
+	if (!tokensetup_sm2(TOKEN, PIN, keys, 3))
+		harness_skip_all("cannot make a token with SEALKIT_MODULE");
+	snprintf(uri_maker, sizeof uri_maker, "pkcs11:token=%s;object=maker;type=private", TOKEN);
+	snprintf(uri_signer, sizeof uri_signer, "pkcs11:token=%s;object=signer;type=private", TOKEN);
+	snprintf(uri_other, sizeof uri_other, "pkcs11:token=%s;object=other;type=private", TOKEN);
+	maker = open_signer(uri_maker);
+	signer = open_signer(uri_signer);
+	other = open_signer(uri_other);
+	/* A document of 1 MB and a bit. */
+	snprintf(docpath, sizeof docpath, "%s/document.bin", tmpdir);
+	size_t n = (1u << 20) + 77;
+	unsigned char *doc = malloc(n);
+	for (size_t i = 0; i < n; i++)
+		doc[i] = (unsigned char)(i * 131 + (i >> 9));
+	bool ok = write_file(docpath, doc, n);
+	free(doc);
+	return ok ? 0 : 1;
+}
+
+static int teardown(void)
+{
+	sealkit_signer_free(maker);
+	sealkit_signer_free(signer);
+	sealkit_signer_free(other);
+	free(ca_cert);
+	free(signer_cert);
+	free(other_cert);
+	free(seal);
+	char cmd[400];
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
+	return getenv("KEEP") ? 0 : (system(cmd) == 0 ? 0 : 1);
+}
+
+static void test_certificates(void)
+{
+	ca_cert = issue(maker, "/C=CN/O=sealkit test/CN=Seal Maker CA", maker, NULL, 0, 1, &ca_len);
+	signer_cert = issue(signer, "/C=CN/O=sealkit test/CN=张三", maker, ca_cert, ca_len, 0,
+			    &signer_len);
+	other_cert = issue(other, "/C=CN/O=sealkit test/CN=Other", maker, ca_cert, ca_len, 0,
+			   &other_len);
+	/* OpenSSL reads them and checks their SM2 signatures itself. */
+	const unsigned char *p = ca_cert;
+	X509 *ca = d2i_X509(NULL, &p, (long)ca_len);
+	p = signer_cert;
+	X509 *ee = d2i_X509(NULL, &p, (long)signer_len);
+	CU_ASSERT_FATAL(ca && ee);
+	/* OpenSSL 3.0 needs the SM2 ID set to check an SM2 certificate. */
+	ASN1_OCTET_STRING *id1 = ASN1_OCTET_STRING_new(), *id2 = ASN1_OCTET_STRING_new();
+	ASN1_OCTET_STRING_set(id1, (const unsigned char *)"1234567812345678", 16);
+	ASN1_OCTET_STRING_set(id2, (const unsigned char *)"1234567812345678", 16);
+	X509_set0_distinguishing_id(ca, id1);
+	X509_set0_distinguishing_id(ee, id2);
+	CU_ASSERT_EQUAL(X509_verify(ca, X509_get0_pubkey(ca)), 1);
+	CU_ASSERT_EQUAL(X509_verify(ee, X509_get0_pubkey(ca)), 1);
+	CU_ASSERT_EQUAL(X509_verify(ee, X509_get0_pubkey(ee)), 0);
+	CU_ASSERT_EQUAL(X509_check_issued(ca, ee), X509_V_OK);
+	X509_free(ca);
+	X509_free(ee);
+	char path[400];
+	snprintf(path, sizeof path, "%s/ca.der", tmpdir);
+	CU_ASSERT(write_file(path, ca_cert, ca_len));
+}
+
+static void test_seal(void)
+{
+	static const unsigned char png[] = "\x89PNG\r\n\x1a\nnot really a picture";
+	sealkit_bytes certs[] = {{signer_cert, signer_len}};
+	sealkit_seal_fields f = {
+		.vid = "sealkit", .es_id = "TEST-0001", .type = 1, .name = "测试有限公司合同专用章",
+		.cert_list_type = SEALKIT_CERT_LIST_CERTS, .certs = certs, .n_certs = 1,
+		.create_date = time(NULL), .valid_start = time(NULL) - 60,
+		.valid_end = time(NULL) + 86400 * 20, .picture_type = "PNG",
+		.picture = {png, sizeof png - 1}, .width = 40, .height = 40};
+	sealkit_bytes mc = {ca_cert, ca_len};
+	sealkit_error err = {0};
+	CU_ASSERT_EQUAL_FATAL(sealkit_seal_make(&f, maker, &mc, &seal, &seal_len, &err), SEALKIT_OK);
+
+	/* The maker's certificate must be the maker's. */
+	unsigned char *bad = NULL;
+	size_t bad_len;
+	sealkit_bytes wrong = {signer_cert, signer_len};
+	CU_ASSERT_EQUAL(sealkit_seal_make(&f, maker, &wrong, &bad, &bad_len, &err), SEALKIT_ERR_ARGS);
+	CU_ASSERT_PTR_NULL(bad);
+
+	char trust[400];
+	snprintf(trust, sizeof trust, "%s/ca.der", tmpdir);
+	const char *t = trust;
+	sealkit_verify_options o = {.flags = SEALKIT_VERIFY_STRICT, .trust_files = &t, .n_trust = 1};
+	sealkit_report *r = NULL;
+	CU_ASSERT_EQUAL_FATAL(sealkit_verify_seal(seal, seal_len, &o, &r, &err), SEALKIT_OK);
+	CU_ASSERT(r->valid);
+	CU_ASSERT_STRING_EQUAL(r->items[0].version, "V4");
+	CU_ASSERT_EQUAL(result_of(r, "seal-maker-signature"), SEALKIT_CHECK_PASSED);
+	CU_ASSERT_EQUAL(result_of(r, "maker-cert-chain"), SEALKIT_CHECK_PASSED);
+	CU_ASSERT_EQUAL(result_of(r, "encoding"), SEALKIT_CHECK_PASSED);
+	sealkit_report_free(r);
+
+	/* One byte of the seal's name changed: the maker signature fails. */
+	unsigned char *copy = malloc(seal_len);
+	memcpy(copy, seal, seal_len);
+	unsigned char *hit = memmem(copy, seal_len, "测试", strlen("测试"));
+	CU_ASSERT_FATAL(hit != NULL);
+	hit[1] ^= 1;
+	CU_ASSERT_EQUAL(sealkit_verify_seal(copy, seal_len, NULL, &r, &err), SEALKIT_OK);
+	CU_ASSERT(!r->valid);
+	CU_ASSERT_STRING_EQUAL(failures(r), "seal-maker-signature");
+	sealkit_report_free(r);
+	free(copy);
+
+	/* openssl asn1parse reads it. */
+	char path[400], cmd[600];
+	snprintf(path, sizeof path, "%s/seal.esl", tmpdir);
+	CU_ASSERT(write_file(path, seal, seal_len));
+	snprintf(cmd, sizeof cmd, "openssl asn1parse -inform DER -in '%s' >/dev/null 2>&1", path);
+	CU_ASSERT_EQUAL(system(cmd), 0);
+}
+
+static void test_stamp(void)
+{
+	sealkit_stamp_request q = {.seal = {seal, seal_len}, .document = {.path = docpath}};
+	sealkit_bytes sc = {signer_cert, signer_len};
+	unsigned char *der = NULL;
+	size_t len;
+	sealkit_error err = {0};
+	CU_ASSERT_FATAL(seal != NULL);
+	CU_ASSERT_EQUAL_FATAL(sealkit_stamp_make(&q, signer, &sc, &der, &len, &err), SEALKIT_OK);
+
+	char trust[400];
+	snprintf(trust, sizeof trust, "%s/ca.der", tmpdir);
+	sealkit_report *r = verify_stamp(der, len, docpath, SEALKIT_VERIFY_STRICT, trust);
+	CU_ASSERT(r->valid);
+	if (!r->valid)
+		fprintf(stderr, "failed: %s\n", failures(r));
+	static const char *const all[] = {"structure", "encoding", "seal-maker-signature",
+					  "seal-cert-list", "stamp-signature", "signer-in-seal",
+					  "data-hash", "signing-time-in-seal-validity",
+					  "signing-time-in-cert-validity", "signer-cert-chain"};
+	for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+		CU_ASSERT_EQUAL(result_of(r, all[i]), SEALKIT_CHECK_PASSED);
+	CU_ASSERT_EQUAL(result_of(r, "timestamp"), SEALKIT_CHECK_NA);
+	char *json = sealkit_report_json(r);
+	CU_ASSERT(json && strstr(json, "\"valid\": true") && strstr(json, "\"name\": \"data-hash\""));
+	free(json);
+	sealkit_report_free(r);
+
+	/* The document changed by one byte: only data-hash fails. */
+	char changed[400];
+	snprintf(changed, sizeof changed, "%s/changed.bin", tmpdir);
+	FILE *in = fopen(docpath, "rb");
+	unsigned char *buf = malloc(2u << 20);
+	size_t n = fread(buf, 1, 2u << 20, in);
+	fclose(in);
+	buf[n / 2] ^= 0x40;
+	CU_ASSERT(write_file(changed, buf, n));
+	free(buf);
+	r = verify_stamp(der, len, changed, 0, NULL);
+	CU_ASSERT(!r->valid);
+	CU_ASSERT_STRING_EQUAL(failures(r), "data-hash");
+	sealkit_report_free(r);
+
+	/* Trusting another CA: the chains fail, nothing else. */
+	size_t olen;
+	unsigned char *oca = issue(other, "/C=CN/O=elsewhere/CN=Other CA", other, NULL, 0, 1, &olen);
+	char opath[400];
+	snprintf(opath, sizeof opath, "%s/other-ca.der", tmpdir);
+	CU_ASSERT(write_file(opath, oca, olen));
+	free(oca);
+	r = verify_stamp(der, len, docpath, 0, opath);
+	CU_ASSERT_STRING_EQUAL(failures(r), "maker-cert-chain,signer-cert-chain");
+	sealkit_report_free(r);
+
+	/* A trust file that holds no certificate is an error, not a verdict. */
+	const char *notcert = docpath;
+	sealkit_verify_options o = {.trust_files = &notcert, .n_trust = 1};
+	sealkit_document d = {.path = docpath};
+	CU_ASSERT_EQUAL(sealkit_verify_stamp(der, len, &d, &o, &r, &err), SEALKIT_ERR_FORMAT);
+	CU_ASSERT_PTR_NULL(r);
+	free(der);
+}
+
+static void test_refusals(void)
+{
+	sealkit_stamp_request q = {.seal = {seal, seal_len}, .document = {.path = docpath}};
+	sealkit_bytes oc = {other_cert, other_len}, sc = {signer_cert, signer_len};
+	unsigned char *der = NULL;
+	size_t len;
+	sealkit_error err = {0};
+	/* A signer the seal does not list. */
+	CU_ASSERT_EQUAL(sealkit_stamp_make(&q, other, &oc, &der, &len, &err), SEALKIT_ERR_ARGS);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "not listed in seal"));
+	/* A certificate that is not the key's. */
+	CU_ASSERT_EQUAL(sealkit_stamp_make(&q, other, &sc, &der, &len, &err), SEALKIT_ERR_ARGS);
+	/* A missing document. */
+	q.document.path = "/nonexistent/doc";
+	CU_ASSERT_EQUAL(sealkit_stamp_make(&q, signer, &sc, &der, &len, &err),
+			SEALKIT_ERR_NOT_FOUND);
+	CU_ASSERT_PTR_NULL(der);
+}
+
+/* The stamp's signature under a wrong algorithm OID (easyofd's signedData
+ * OID): fails by default, passes with a warning when lenient. */
+static void test_lenient(void)
+{
+	sealkit_stamp_request q = {.seal = {seal, seal_len}, .document = {.path = docpath}};
+	sealkit_bytes sc = {signer_cert, signer_len};
+	unsigned char *der = NULL, *relabelled = NULL;
+	size_t len, rlen;
+	sealkit_error err = {0};
+	sealkit_stamp *st = NULL;
+	CU_ASSERT_EQUAL_FATAL(sealkit_stamp_make(&q, signer, &sc, &der, &len, &err), SEALKIT_OK);
+	CU_ASSERT_EQUAL_FATAL(sealkit_stamp_parse(der, len, 0, &st, NULL, &err), SEALKIT_OK);
+	CU_ASSERT_EQUAL_FATAL(sealkit_stamp_assemble(st->tbs, st->signer_cert,
+						     SEALKIT_OID_GM_SIGNED_DATA, st->sig.value, NULL,
+						     &relabelled, &rlen, &err),
+			      SEALKIT_OK);
+	sealkit_report *r = verify_stamp(relabelled, rlen, docpath, 0, NULL);
+	CU_ASSERT(!r->valid);
+	CU_ASSERT_STRING_EQUAL(failures(r), "stamp-signature");
+	sealkit_report_free(r);
+	r = verify_stamp(relabelled, rlen, docpath, SEALKIT_VERIFY_LENIENT, NULL);
+	CU_ASSERT(r->valid);
+	CU_ASSERT(r->items[0].warnings.count > 0);
+	sealkit_report_free(r);
+	sealkit_stamp_free(st);
+	free(der);
+	free(relabelled);
+}
+
+/* A seal listing SM3 digests of signer certificates, not the certificates. */
+static void test_digest_list(void)
+{
+	unsigned char md[32];
+	unsigned n;
+	EVP_Digest(signer_cert, signer_len, md, &n, EVP_sm3(), NULL);
+	sealkit_cert_digest d = {"sm3", {md, n}};
+	sealkit_seal_fields f = {.vid = "sealkit", .es_id = "TEST-0002", .type = 2, .name = "张三",
+				 .cert_list_type = SEALKIT_CERT_LIST_DIGESTS, .digests = &d,
+				 .n_digests = 1, .create_date = time(NULL),
+				 .valid_start = time(NULL) - 60, .valid_end = time(NULL) + 86400,
+				 .picture_type = "PNG", .picture = {md, 8}, .width = 20, .height = 20};
+	sealkit_bytes mc = {ca_cert, ca_len}, sc = {signer_cert, signer_len};
+	unsigned char *dseal = NULL, *der = NULL;
+	size_t dlen, len;
+	sealkit_error err = {0};
+	CU_ASSERT_EQUAL_FATAL(sealkit_seal_make(&f, maker, &mc, &dseal, &dlen, &err), SEALKIT_OK);
+	sealkit_stamp_request q = {.seal = {dseal, dlen}, .document = {.data = "abc", .len = 3}};
+	CU_ASSERT_EQUAL_FATAL(sealkit_stamp_make(&q, signer, &sc, &der, &len, &err), SEALKIT_OK);
+	sealkit_verify_options o = {.flags = SEALKIT_VERIFY_STRICT};
+	sealkit_document doc = {.data = "abc", .len = 3};
+	sealkit_report *r = NULL;
+	CU_ASSERT_EQUAL_FATAL(sealkit_verify_stamp(der, len, &doc, &o, &r, &err), SEALKIT_OK);
+	CU_ASSERT(r->valid);
+	CU_ASSERT_EQUAL(result_of(r, "signer-in-seal"), SEALKIT_CHECK_PASSED);
+	sealkit_report_free(r);
+	free(dseal);
+	free(der);
+}
+
+void register_tests(void)
+{
+	if (!getenv("SEALKIT_MODULE"))
+		harness_skip_all("SEALKIT_MODULE not set");
+	CU_pSuite s = harness_suite("make and verify", setup, teardown);
+	harness_test(s, "certificates issued on the token", test_certificates);
+	harness_test(s, "seal: strict, chains, tamper, asn1parse", test_seal);
+	harness_test(s, "stamp of a 1 MB file: strict, changed document", test_stamp);
+	harness_test(s, "refused stamps", test_refusals);
+	harness_test(s, "wrong algorithm OID: default vs lenient", test_lenient);
+	harness_test(s, "seal with a certificate digest list", test_digest_list);
+}

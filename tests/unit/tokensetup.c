@@ -1,0 +1,79 @@
+#include "tokensetup.h"
+
+#include <dlfcn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pkcs11x.h"
+
+#define SO_PIN "87654321"
+
+static bool need(CK_RV rv, const char *what)
+{
+	if (rv != CKR_OK)
+		fprintf(stderr, "tokensetup: %s: 0x%lx\n", what, (unsigned long)rv);
+	return rv == CKR_OK;
+}
+
+static bool gen_sm2(CK_FUNCTION_LIST *f, CK_SESSION_HANDLE s, const char *name)
+{
+	static const CK_BYTE oid[] = SK_SM2_OID_DER;
+	CK_BBOOL t = CK_TRUE;
+	CK_MECHANISM m = {CKM_SM2_KEY_PAIR_GEN, NULL, 0};
+	CK_ATTRIBUTE pub[] = {{CKA_EC_PARAMS, (void *)oid, sizeof oid - 1},
+			      {CKA_TOKEN, &t, 1},
+			      {CKA_LABEL, (void *)name, strlen(name)},
+			      {CKA_ID, (void *)name, strlen(name)}};
+	CK_ATTRIBUTE priv[] = {{CKA_TOKEN, &t, 1},
+			       {CKA_LABEL, (void *)name, strlen(name)},
+			       {CKA_ID, (void *)name, strlen(name)}};
+	CK_OBJECT_HANDLE a, b;
+	return need(f->C_GenerateKeyPair(s, &m, pub, 4, priv, 3, &a, &b), "C_GenerateKeyPair");
+}
+
+bool tokensetup_sm2(const char *label, const char *pin, const char *const *names, size_t n)
+{
+	const char *path = getenv("SEALKIT_MODULE");
+	void *h = path ? dlopen(path, RTLD_NOW | RTLD_LOCAL) : NULL;
+	CK_C_GetFunctionList gfl = h ? (CK_C_GetFunctionList)dlsym(h, "C_GetFunctionList") : NULL;
+	CK_FUNCTION_LIST *f;
+	CK_SLOT_ID slots[64];
+	CK_ULONG ns = 64;
+	CK_SESSION_HANDLE s;
+	char padded[32];
+	bool ok;
+
+	if (!gfl || gfl(&f) != CKR_OK) {
+		fprintf(stderr, "tokensetup: cannot load %s\n", path ? path : "(SEALKIT_MODULE unset)");
+		if (h)
+			dlclose(h);
+		return false;
+	}
+	memset(padded, ' ', sizeof padded);
+	memcpy(padded, label, strnlen(label, sizeof padded));
+	ok = need(f->C_Initialize(NULL), "C_Initialize") &&
+	     need(f->C_GetSlotList(CK_FALSE, slots, &ns), "C_GetSlotList");
+	/* The free slot is the one without an initialised token. */
+	CK_SLOT_ID slot = (CK_SLOT_ID)-1;
+	for (CK_ULONG i = 0; ok && i < ns; i++) {
+		CK_TOKEN_INFO ti;
+		if (f->C_GetTokenInfo(slots[i], &ti) == CKR_OK &&
+		    !(ti.flags & CKF_TOKEN_INITIALIZED))
+			slot = slots[i];
+	}
+	ok = ok && slot != (CK_SLOT_ID)-1 &&
+	     need(f->C_InitToken(slot, (CK_UTF8CHAR_PTR)SO_PIN, 8, (CK_UTF8CHAR_PTR)padded),
+		  "C_InitToken") &&
+	     need(f->C_OpenSession(slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL, &s),
+		  "C_OpenSession") &&
+	     need(f->C_Login(s, CKU_SO, (CK_UTF8CHAR_PTR)SO_PIN, 8), "C_Login(SO)") &&
+	     need(f->C_InitPIN(s, (CK_UTF8CHAR_PTR)pin, strlen(pin)), "C_InitPIN") &&
+	     need(f->C_Logout(s), "C_Logout") &&
+	     need(f->C_Login(s, CKU_USER, (CK_UTF8CHAR_PTR)pin, strlen(pin)), "C_Login");
+	for (size_t i = 0; ok && i < n; i++)
+		ok = gen_sm2(f, s, names[i]);
+	f->C_Finalize(NULL);
+	dlclose(h);
+	return ok;
+}
