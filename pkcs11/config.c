@@ -140,6 +140,98 @@ static CK_RV set_string(char **dst, const char *val)
 	return *dst ? CKR_OK : CKR_HOST_MEMORY;
 }
 
+static void proxy_conf_free(sk_proxy_conf *p)
+{
+	free(p->module);
+	free(p->profile);
+	free(p->init_args);
+	free(p->ignore);
+	free(p->where);
+}
+
+static void proxies_clear(sk_config *cfg)
+{
+	for (size_t i = 0; i < cfg->n_proxies; i++)
+		proxy_conf_free(&cfg->proxies[i]);
+	free(cfg->proxies);
+	cfg->proxies = NULL;
+	cfg->n_proxies = 0;
+}
+
+/* `proxy = MODULE[:PROFILE]`; the profile is what follows the last ':'
+ * unless that holds a '/' (then the ':' belongs to the path). An empty
+ * value forgets the entries so far: a nested instance of this module
+ * given "proxy =" in its arguments does not proxy what its host does. */
+static CK_RV add_proxy(sk_config *cfg, const char *where, const char *val)
+{
+	sk_proxy_conf *v, *p;
+	const char *colon = strrchr(val, ':');
+	size_t path_len = strlen(val);
+
+	if (!*val) {
+		proxies_clear(cfg);
+		return CKR_OK;
+	}
+	if (colon && !strchr(colon + 1, '/'))
+		path_len = (size_t)(colon - val);
+	if (path_len == 0 || (colon && path_len < strlen(val) && !colon[1])) {
+		fprintf(stderr, "sealkit-pkcs11: %s: proxy needs MODULE or MODULE:PROFILE\n", where);
+		return CKR_GENERAL_ERROR;
+	}
+	v = realloc(cfg->proxies, (cfg->n_proxies + 1) * sizeof *v);
+	if (!v)
+		return CKR_HOST_MEMORY;
+	cfg->proxies = v;
+	p = &v[cfg->n_proxies];
+	memset(p, 0, sizeof *p);
+	p->module = strndup(val, path_len);
+	p->where = strdup(where);
+	if (path_len < strlen(val))
+		p->profile = strdup(val + path_len + 1);
+	if (!p->module || !p->where || (path_len < strlen(val) && !p->profile)) {
+		proxy_conf_free(p);
+		return CKR_HOST_MEMORY;
+	}
+	cfg->n_proxies++;
+	return CKR_OK;
+}
+
+/* `proxy.init_args` / `proxy.ignore_mechanisms`: for the last entry. */
+static CK_RV set_proxy_option(sk_config *cfg, const char *where, const char *key, char *val)
+{
+	sk_proxy_conf *p = cfg->n_proxies ? &cfg->proxies[cfg->n_proxies - 1] : NULL;
+
+	if (!p) {
+		fprintf(stderr, "sealkit-pkcs11: %s: %s needs a 'proxy =' line before it\n", where,
+			key);
+		return CKR_GENERAL_ERROR;
+	}
+	if (!strcmp(key, "proxy.init_args"))
+		return set_string(&p->init_args, val);
+	if (strcmp(key, "proxy.ignore_mechanisms")) {
+		fprintf(stderr, "sealkit-pkcs11: %s: unknown setting '%s'\n", where, key);
+		return CKR_GENERAL_ERROR;
+	}
+	for (char *save = NULL, *tok = strtok_r(val, ",", &save); tok;
+	     tok = strtok_r(NULL, ",", &save)) {
+		char *end;
+		tok = trim(tok);
+		errno = 0;
+		unsigned long long v = strtoull(tok, &end, 0);
+		if (errno || end == tok || *end || v > 0xFFFFFFFFULL) {
+			fprintf(stderr, "sealkit-pkcs11: %s: '%s' is not a mechanism code\n", where,
+				tok);
+			return CKR_GENERAL_ERROR;
+		}
+		CK_MECHANISM_TYPE *m = realloc(p->ignore, (p->n_ignore + 1) * sizeof *m);
+		if (!m)
+			return CKR_HOST_MEMORY;
+		p->ignore = m;
+		p->ignore[p->n_ignore++] = (CK_MECHANISM_TYPE)v;
+	}
+	return CKR_OK;
+}
+
 /* One `key = value` line (comments and blanks allowed). */
 static CK_RV parse_line(sk_config *cfg, const char *path, int line, char *buf)
 {
@@ -168,6 +260,14 @@ static CK_RV parse_line(sk_config *cfg, const char *path, int line, char *buf)
 			rv = set_string(&cfg->profile, val);
 		} else if (!strncmp(key, "mechanism.", 10) || !strncmp(key, "key_type.", 9)) {
 			rv = parse_override(cfg, path, line, key, val);
+		} else if (!strcmp(key, "proxy")) {
+			char where[512];
+			snprintf(where, sizeof where, "%s:%d", path, line);
+			rv = add_proxy(cfg, where, val);
+		} else if (!strncmp(key, "proxy.", 6)) {
+			char where[512];
+			snprintf(where, sizeof where, "%s:%d", path, line);
+			rv = set_proxy_option(cfg, where, key, val);
 		} else if (!strcmp(key, "sm2_sign_z")) {
 			rv = parse_choice(path, line, key, val, yes_no, &cfg->sm2_sign_z);
 		} else if (!strcmp(key, "sm2_signature")) {
@@ -184,8 +284,8 @@ static CK_RV parse_line(sk_config *cfg, const char *path, int line, char *buf)
 		} else if (!strcmp(key, "max_pin_len")) {
 			rv = parse_ulong(path, line, key, val, 1, 255, &cfg->max_pin_len);
 		} else {
-			/* Unknown keys belong to later versions (proxy
-			 * modules): warn, do not fail. */
+			/* Unknown keys belong to later versions: warn, do
+			 * not fail. */
 			fprintf(stderr, "sealkit-pkcs11: %s:%d: unknown setting '%s' ignored\n",
 				path, line, key);
 		}
@@ -270,16 +370,18 @@ CK_RV config_load(sk_config *cfg, const char *args)
 	const char *prof = getenv("SEALKIT_PROFILE");
 	if (prof && *prof && (rv = set_string(&cfg->profile, prof)) != CKR_OK)
 		goto out;
+	const char *dir = getenv("SEALKIT_TOKEN_DIR");
+	if (dir && *dir && (rv = set_string(&cfg->token_dir, dir)) != CKR_OK)
+		goto out;
+	const char *px = getenv("SEALKIT_PROXY_MODULE");
+	if (px && *px && (rv = add_proxy(cfg, "SEALKIT_PROXY_MODULE", px)) != CKR_OK)
+		goto out;
 	if (args && (rv = read_string(cfg, args)) != CKR_OK)
 		goto out;
 	if ((rv = check_config(cfg, "configuration")) != CKR_OK)
 		goto out;
 
-	const char *dir = getenv("SEALKIT_TOKEN_DIR");
-	if (dir && *dir) {
-		free(cfg->token_dir);
-		cfg->token_dir = strdup(dir);
-	} else if (!cfg->token_dir) {
+	if (!cfg->token_dir) {
 		const char *xdg = getenv("XDG_DATA_HOME");
 		if (xdg && *xdg) {
 			size_t len = strlen(xdg) + sizeof "/sealkit/tokens";
@@ -309,6 +411,7 @@ void config_free(sk_config *cfg)
 		free(cfg->overrides[i].where);
 	}
 	free(cfg->overrides);
+	proxies_clear(cfg);
 	cfg->token_dir = NULL;
 	cfg->profile = NULL;
 	cfg->overrides = NULL;

@@ -3,8 +3,20 @@
  * Sources, first found wins for the file: $SEALKIT_CONF, then
  * ~/.config/sealkit/sealkit.conf, then SYSCONFDIR/sealkit/sealkit.conf.
  * $SEALKIT_TOKEN_DIR overrides the file's token_dir, $SEALKIT_PROFILE its
- * profile. The file holds
- * `key = value` lines; `#` starts a comment. */
+ * profile, $SEALKIT_PROXY_MODULE adds one proxied module; settings given to
+ * C_Initialize go over all of these. The file holds `key = value` lines;
+ * `#` starts a comment.
+ *
+ * Proxied modules (proxy/proxy.h), one entry each:
+ *   proxy = MODULE[:PROFILE]      a PKCS#11 module and its vendor profile
+ *                                 (canonical when none); PROFILE is the text
+ *                                 after the last ':' when it holds no '/'
+ *   proxy.init_args = TEXT        C_Initialize's pReserved for the entry above
+ *   proxy.ignore_mechanisms = C[, C...]   device codes never used (a device's
+ *                                 broken mechanisms); completed in software
+ *                                 where that is possible
+ *   proxy =                       (empty) forgets the entries given so far
+ * $SEALKIT_PROXY_MODULE=MODULE[:PROFILE] is one more `proxy =` line. */
 #ifndef SEALKIT_CONFIG_H
 #define SEALKIT_CONFIG_H
 
@@ -23,6 +35,16 @@ typedef struct sk_code_override {
 	char *where; /* "file:line", for messages */
 } sk_code_override;
 
+/* One proxied module. */
+typedef struct sk_proxy_conf {
+	char *module;    /* path given to dlopen */
+	char *profile;   /* vendor profile of its numbers; NULL: canonical */
+	char *init_args; /* pReserved of its C_Initialize; NULL: none */
+	CK_MECHANISM_TYPE *ignore; /* device mechanism codes not to use */
+	size_t n_ignore;
+	char *where; /* "file:line" */
+} sk_proxy_conf;
+
 /* Behaviour settings; SK_UNSET keeps the profile's own. */
 #define SK_UNSET (-1)
 enum { SIG_RAW, SIG_DER };
@@ -40,6 +62,8 @@ typedef struct sk_config {
 	int sm2_sign_z;     /* message-in SM2 signatures hash Z||M (1) or M (0) */
 	int sm2_signature;  /* SIG_RAW / SIG_DER for every SM2 signature */
 	int sm2_ciphertext; /* CT_* for every SM2 encryption */
+	sk_proxy_conf *proxies;
+	size_t n_proxies;
 } sk_config;
 
 /* CKR_GENERAL_ERROR with a message on stderr when the file is malformed.

@@ -3,6 +3,8 @@
 SK_CORE_SOURCES = \
 	pkcs11/pkcs11x.h \
 	pkcs11/module.c pkcs11/module.h \
+	pkcs11/module_objects.c pkcs11/module_crypto.c pkcs11/soft.h \
+	pkcs11/dispatch.c \
 	pkcs11/config.c pkcs11/config.h \
 	pkcs11/slot.c pkcs11/slot.h \
 	pkcs11/token.c pkcs11/token.h \
@@ -16,11 +18,14 @@ SK_CORE_SOURCES = \
 
 SK_CRYPTO_SOURCES =
 SK_STORE_SOURCES =
+SK_PROXY_SOURCES =
 include pkcs11/crypto/local.mk
 include pkcs11/store/local.mk
+include pkcs11/proxy/local.mk
 
 noinst_LTLIBRARIES += libsk_core.la
-libsk_core_la_SOURCES = $(SK_CORE_SOURCES) $(SK_CRYPTO_SOURCES) $(SK_STORE_SOURCES)
+libsk_core_la_SOURCES = $(SK_CORE_SOURCES) $(SK_CRYPTO_SOURCES) $(SK_STORE_SOURCES) \
+	$(SK_PROXY_SOURCES)
 libsk_core_la_CPPFLAGS = $(AM_CPPFLAGS) -DSYSCONFDIR='"$(sysconfdir)"'
 libsk_core_la_LIBADD = $(OPENSSL_LIBS) $(SQLITE_LIBS) $(DL_LIBS)
 

@@ -4,3 +4,8 @@
 check_PROGRAMS += tests/bench/bench_token
 tests_bench_bench_token_SOURCES = tests/bench/bench_token.c
 tests_bench_bench_token_LDADD = $(OPENSSL_LIBS) $(DL_LIBS)
+# bench_proxy: a proxied C_Sign (SoftHSMv2 behind sealkit-pkcs11.so) against
+# SoftHSM called directly: tests/bench/bench_proxy [--seconds S] [--rounds N] [MODULE]
+check_PROGRAMS += tests/bench/bench_proxy
+tests_bench_bench_proxy_SOURCES = tests/bench/bench_proxy.c
+tests_bench_bench_proxy_LDADD = $(DL_LIBS)

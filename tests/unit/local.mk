@@ -5,3 +5,4 @@ include tests/unit/store.mk
 include tests/unit/seal.mk
 include tests/unit/token.mk
 include tests/unit/verify.mk
+include tests/unit/proxy.mk
