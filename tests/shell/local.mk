@@ -3,6 +3,7 @@
 # shared set-up (temporary token dir, fast-PIN config, token initialisation).
 SHELL_CLIENT_TESTS = \
 	tests/shell/test_pkcs11_tool.sh \
+	tests/shell/test_pkcs11_tool_sm.sh \
 	tests/shell/test_p11tool.sh \
 	tests/shell/test_p11kit.sh \
 	tests/shell/test_nss.sh

@@ -372,6 +372,62 @@ static void test_digest_list(void)
 	free(der);
 }
 
+/* SoftHSMv2 has no SM2: with an EC P-256 key the same structures come out
+ * signed with ECDSA-with-SHA256, which verification flags as not a GB/T
+ * 38540 algorithm (a warning by default, a failure in strict mode). */
+static void test_softhsm_ecdsa(void)
+{
+	static const char *so = "/usr/lib/softhsm/libsofthsm2.so";
+	static const char *const keys[] = {"ec"};
+	char conf[400], tokdir[400], uri[600];
+	if (access(so, R_OK) != 0) {
+		fprintf(stderr, "SoftHSMv2 not installed: skipped\n");
+		return;
+	}
+	snprintf(tokdir, sizeof tokdir, "%s/softhsm", tmpdir);
+	snprintf(conf, sizeof conf, "%s/softhsm2.conf", tmpdir);
+	mkdir(tokdir, 0700);
+	char text[500];
+	snprintf(text, sizeof text, "directories.tokendir = %s\nobjectstore.backend = file\n", tokdir);
+	CU_ASSERT_FATAL(write_file(conf, text, strlen(text)));
+	setenv("SOFTHSM2_CONF", conf, 1);
+	CU_ASSERT_FATAL(tokensetup(so, "softhsm-ec", PIN, keys, 1, false));
+
+	snprintf(uri, sizeof uri, "pkcs11:token=softhsm-ec;object=ec;type=private?module-path=%s", so);
+	sealkit_token_options o = {.pin = PIN};
+	sealkit_signer *ec = NULL;
+	sealkit_error err = {0};
+	CU_ASSERT_EQUAL_FATAL(sealkit_signer_open(NULL, uri, &o, &ec, &err), SEALKIT_OK);
+	size_t clen;
+	unsigned char *cert = issue(ec, "/CN=ECDSA test", ec, NULL, 0, 1, &clen);
+	sealkit_bytes cb = {cert, clen};
+	sealkit_seal_fields f = {.vid = "sealkit", .es_id = "EC-1", .type = 1, .name = "EC",
+				 .cert_list_type = SEALKIT_CERT_LIST_CERTS, .certs = &cb, .n_certs = 1,
+				 .create_date = time(NULL), .valid_start = time(NULL) - 60,
+				 .valid_end = time(NULL) + 86400, .picture_type = "PNG",
+				 .picture = {cert, 8}, .width = 40, .height = 40};
+	unsigned char *eseal = NULL, *stamp = NULL;
+	size_t elen, slen;
+	CU_ASSERT_EQUAL_FATAL(sealkit_seal_make(&f, ec, &cb, &eseal, &elen, &err), SEALKIT_OK);
+	sealkit_stamp_request q = {.seal = {eseal, elen}, .document = {.path = docpath}};
+	CU_ASSERT_EQUAL_FATAL(sealkit_stamp_make(&q, ec, &cb, &stamp, &slen, &err), SEALKIT_OK);
+
+	sealkit_report *r = verify_stamp(stamp, slen, docpath, 0, NULL);
+	CU_ASSERT(r->valid);
+	CU_ASSERT(r->items[0].warnings.count >= 2);
+	const sealkit_check *c = find_check(r, "stamp-signature");
+	CU_ASSERT(c && strstr(c->detail, "not a GB/T 38540 algorithm"));
+	sealkit_report_free(r);
+	r = verify_stamp(stamp, slen, docpath, SEALKIT_VERIFY_STRICT, NULL);
+	CU_ASSERT(!r->valid);
+	CU_ASSERT_STRING_EQUAL(failures(r), "seal-maker-signature,stamp-signature");
+	sealkit_report_free(r);
+	sealkit_signer_free(ec);
+	free(cert);
+	free(eseal);
+	free(stamp);
+}
+
 void register_tests(void)
 {
 	if (!getenv("SEALKIT_MODULE"))
@@ -383,4 +439,5 @@ void register_tests(void)
 	harness_test(s, "refused stamps", test_refusals);
 	harness_test(s, "wrong algorithm OID: default vs lenient", test_lenient);
 	harness_test(s, "seal with a certificate digest list", test_digest_list);
+	harness_test(s, "SoftHSMv2: ECDSA seals, flagged as not GB/T 38540", test_softhsm_ecdsa);
 }

@@ -16,12 +16,14 @@ static bool need(CK_RV rv, const char *what)
 	return rv == CKR_OK;
 }
 
-static bool gen_sm2(CK_FUNCTION_LIST *f, CK_SESSION_HANDLE s, const char *name)
+static bool gen_key(CK_FUNCTION_LIST *f, CK_SESSION_HANDLE s, const char *name, bool sm2)
 {
-	static const CK_BYTE oid[] = SK_SM2_OID_DER;
+	static const CK_BYTE sm2_oid[] = SK_SM2_OID_DER;
+	static const CK_BYTE p256_oid[] = "\x06\x08\x2a\x86\x48\xce\x3d\x03\x01\x07";
+	const CK_BYTE *oid = sm2 ? sm2_oid : p256_oid;
 	CK_BBOOL t = CK_TRUE;
-	CK_MECHANISM m = {CKM_SM2_KEY_PAIR_GEN, NULL, 0};
-	CK_ATTRIBUTE pub[] = {{CKA_EC_PARAMS, (void *)oid, sizeof oid - 1},
+	CK_MECHANISM m = {sm2 ? CKM_SM2_KEY_PAIR_GEN : CKM_EC_KEY_PAIR_GEN, NULL, 0};
+	CK_ATTRIBUTE pub[] = {{CKA_EC_PARAMS, (void *)oid, 10},
 			      {CKA_TOKEN, &t, 1},
 			      {CKA_LABEL, (void *)name, strlen(name)},
 			      {CKA_ID, (void *)name, strlen(name)}};
@@ -34,7 +36,12 @@ static bool gen_sm2(CK_FUNCTION_LIST *f, CK_SESSION_HANDLE s, const char *name)
 
 bool tokensetup_sm2(const char *label, const char *pin, const char *const *names, size_t n)
 {
-	const char *path = getenv("SEALKIT_MODULE");
+	return tokensetup(getenv("SEALKIT_MODULE"), label, pin, names, n, true);
+}
+
+bool tokensetup(const char *path, const char *label, const char *pin, const char *const *names,
+		size_t n, bool sm2)
+{
 	void *h = path ? dlopen(path, RTLD_NOW | RTLD_LOCAL) : NULL;
 	CK_C_GetFunctionList gfl = h ? (CK_C_GetFunctionList)dlsym(h, "C_GetFunctionList") : NULL;
 	CK_FUNCTION_LIST *f;
@@ -72,7 +79,7 @@ bool tokensetup_sm2(const char *label, const char *pin, const char *const *names
 	     need(f->C_Logout(s), "C_Logout") &&
 	     need(f->C_Login(s, CKU_USER, (CK_UTF8CHAR_PTR)pin, strlen(pin)), "C_Login");
 	for (size_t i = 0; ok && i < n; i++)
-		ok = gen_sm2(f, s, names[i]);
+		ok = gen_key(f, s, names[i], sm2);
 	f->C_Finalize(NULL);
 	dlclose(h);
 	return ok;

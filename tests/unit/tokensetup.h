@@ -11,5 +11,8 @@
  * generates one SM2 key pair per name (CKA_LABEL = CKA_ID = the name).
  * False, with a message on stderr, when anything fails. */
 bool tokensetup_sm2(const char *label, const char *pin, const char *const *names, size_t n);
+/* The same on any module: SM2 keys, or EC P-256 keys when !sm2. */
+bool tokensetup(const char *module, const char *label, const char *pin, const char *const *names,
+		size_t n, bool sm2);
 
 #endif
