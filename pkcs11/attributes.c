@@ -130,6 +130,12 @@ static const attr_rule ec_public_rules[] = {
 	{CKA_EC_POINT, RQ_C | NO_G},
 	{0, 0}};
 
+/* SM2 key pair generation knows its curve: CKA_EC_PARAMS may be left out. */
+static const attr_rule sm2_public_rules[] = {
+	{CKA_EC_PARAMS, RQ_C},
+	{CKA_EC_POINT, RQ_C | NO_G},
+	{0, 0}};
+
 /* CKA_EC_POINT on private keys is not in the spec's table, but SM2 clients
  * read it to compute Z (spec/pkcs11-sm.md 1.4), so we keep it there. */
 static const attr_rule ec_private_rules[] = {
@@ -182,6 +188,8 @@ static size_t rule_tables(CK_OBJECT_CLASS cls, CK_KEY_TYPE kt, const attr_rule *
 	case CKO_PUBLIC_KEY:
 		if (kt == CKK_RSA)
 			out[n++] = rsa_public_rules;
+		else if (kt == CKK_SM2)
+			out[n++] = sm2_public_rules;
 		else if (is_ec_type(kt))
 			out[n++] = ec_public_rules;
 		out[n++] = public_rules;

@@ -146,6 +146,10 @@ static CK_RV gen_ec(const mech_def *def, sk_object *pub, EVP_PKEY **pkey, const 
 	if (v == NULL) {
 		if (def->type != CKM_SM2_KEY_PAIR_GEN)
 			return CKR_TEMPLATE_INCOMPLETE;
+		/* The public key says its curve like any EC key. */
+		rv = attrs_put(&pub->attrs, CKA_EC_PARAMS, SK_SM2_OID_DER, SK_SM2_OID_DER_LEN);
+		if (rv != CKR_OK)
+			return rv;
 		*curve = curve_from_params(SK_SM2_OID_DER, SK_SM2_OID_DER_LEN);
 	} else {
 		*curve = curve_from_params(v, len);
