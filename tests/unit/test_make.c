@@ -13,6 +13,8 @@
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
+#include <openssl/ts.h>
+#include <openssl/pkcs7.h>
 
 #include "harness.h"
 #include "pkcs11x.h"
@@ -428,6 +430,104 @@ static void test_softhsm_ecdsa(void)
 	free(stamp);
 }
 
+/* ---- a time-stamping authority of our own (OpenSSL's TS code) ---- */
+
+static EVP_PKEY *tsa_key;
+static X509 *tsa_cert;
+
+static void make_tsa(void)
+{
+	tsa_key = EVP_EC_gen("P-256");
+	tsa_cert = X509_new();
+	X509_set_version(tsa_cert, 2);
+	ASN1_INTEGER_set(X509_get_serialNumber(tsa_cert), 7);
+	X509_NAME *n = X509_get_subject_name(tsa_cert);
+	X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC, (const unsigned char *)"test TSA", -1, -1, 0);
+	X509_set_issuer_name(tsa_cert, n);
+	X509_gmtime_adj(X509_getm_notBefore(tsa_cert), -60);
+	X509_gmtime_adj(X509_getm_notAfter(tsa_cert), 86400);
+	X509_set_pubkey(tsa_cert, tsa_key);
+	X509V3_CTX c;
+	X509V3_set_ctx(&c, tsa_cert, tsa_cert, NULL, NULL, 0);
+	X509_EXTENSION *e = X509V3_EXT_conf_nid(NULL, &c, NID_ext_key_usage, "critical,timeStamping");
+	X509_add_ext(tsa_cert, e, -1);
+	X509_EXTENSION_free(e);
+	X509_sign(tsa_cert, tsa_key, EVP_sha256());
+}
+
+/* A TimeStampToken over SHA-256 of `what` (the stamp's signature value). */
+static int tsa_token(void *data, const unsigned char *what, size_t len, unsigned char **token,
+		     size_t *token_len)
+{
+	int tamper = data != NULL;
+	unsigned char h[32];
+	unsigned hl;
+	EVP_Digest(what, len, h, &hl, EVP_sha256(), NULL);
+	h[0] ^= (unsigned char)tamper;
+	TS_REQ *req = TS_REQ_new();
+	TS_MSG_IMPRINT *mi = TS_MSG_IMPRINT_new();
+	X509_ALGOR *alg = X509_ALGOR_new();
+	X509_ALGOR_set0(alg, OBJ_nid2obj(NID_sha256), V_ASN1_NULL, NULL);
+	TS_MSG_IMPRINT_set_algo(mi, alg);
+	TS_MSG_IMPRINT_set_msg(mi, h, (int)hl);
+	TS_REQ_set_version(req, 1);
+	TS_REQ_set_msg_imprint(req, mi);
+	BIO *b = BIO_new(BIO_s_mem());
+	i2d_TS_REQ_bio(b, req);
+	TS_RESP_CTX *ctx = TS_RESP_CTX_new();
+	TS_RESP_CTX_set_signer_cert(ctx, tsa_cert);
+	TS_RESP_CTX_set_signer_key(ctx, tsa_key);
+	ASN1_OBJECT *policy = OBJ_txt2obj("1.2.3.4.1", 1);
+	TS_RESP_CTX_set_def_policy(ctx, policy);
+	ASN1_OBJECT_free(policy);
+	TS_RESP_CTX_add_md(ctx, EVP_sha256());
+	TS_RESP *resp = TS_RESP_create_response(ctx, b);
+	PKCS7 *p7 = resp ? TS_RESP_get_token(resp) : NULL;
+	unsigned char *der = NULL;
+	int n = p7 ? i2d_PKCS7(p7, &der) : -1;
+	if (n > 0) {
+		*token = malloc((size_t)n);
+		memcpy(*token, der, (size_t)n);
+		*token_len = (size_t)n;
+	}
+	OPENSSL_free(der);
+	TS_RESP_free(resp);
+	TS_RESP_CTX_free(ctx);
+	BIO_free(b);
+	TS_REQ_free(req);
+	TS_MSG_IMPRINT_free(mi);
+	X509_ALGOR_free(alg);
+	return n > 0 ? 0 : 1;
+}
+
+/* A stamp carrying a time-stamp token: its imprint is checked against the
+ * signature value; a token over something else fails that check alone. */
+static void test_timestamp(void)
+{
+	make_tsa();
+	sealkit_bytes sc = {signer_cert, signer_len};
+	sealkit_error err = {0};
+	for (int tamper = 0; tamper < 2; tamper++) {
+		sealkit_stamp_request q = {.seal = {seal, seal_len},
+					   .document = {.path = docpath},
+					   .timestamp = tsa_token,
+					   .timestamp_data = tamper ? (void *)1 : NULL};
+		unsigned char *der = NULL;
+		size_t len;
+		CU_ASSERT_EQUAL_FATAL(sealkit_stamp_make(&q, signer, &sc, &der, &len, &err), SEALKIT_OK);
+		sealkit_report *r = verify_stamp(der, len, docpath, SEALKIT_VERIFY_STRICT, NULL);
+		CU_ASSERT_EQUAL(result_of(r, "timestamp"),
+				tamper ? SEALKIT_CHECK_FAILED : SEALKIT_CHECK_PASSED);
+		CU_ASSERT_EQUAL(r->valid, !tamper);
+		if (tamper)
+			CU_ASSERT_STRING_EQUAL(failures(r), "timestamp");
+		sealkit_report_free(r);
+		free(der);
+	}
+	EVP_PKEY_free(tsa_key);
+	X509_free(tsa_cert);
+}
+
 void register_tests(void)
 {
 	if (!getenv("SEALKIT_MODULE"))
@@ -439,5 +539,6 @@ void register_tests(void)
 	harness_test(s, "refused stamps", test_refusals);
 	harness_test(s, "wrong algorithm OID: default vs lenient", test_lenient);
 	harness_test(s, "seal with a certificate digest list", test_digest_list);
+	harness_test(s, "RFC 3161 time-stamp token imprint", test_timestamp);
 	harness_test(s, "SoftHSMv2: ECDSA seals, flagged as not GB/T 38540", test_softhsm_ecdsa);
 }
