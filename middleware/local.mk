@@ -7,6 +7,7 @@ sealkit_public_h = middleware/include/sealkit/status.h middleware/include/sealki
 sealkit_libadd =
 include middleware/seal.mk
 include middleware/token.mk
+include middleware/draw.mk
 
 lib_LTLIBRARIES = libsealkit.la
 libsealkit_la_SOURCES = $(sealkit_srcs)

@@ -18,5 +18,6 @@ unit_ldadd = tests/unit/libharness.la libsk_core.la $(CUNIT_LIBS) $(OPENSSL_LIBS
 
 include tests/unit/local.mk
 include tests/shell/local.mk
+include tests/shell/cli.mk
 include tests/bench/local.mk
 include tests/fuzz/local.mk

@@ -5,4 +5,5 @@ include tests/unit/store.mk
 include tests/unit/seal.mk
 include tests/unit/token.mk
 include tests/unit/verify.mk
+include tests/unit/draw.mk
 include tests/unit/proxy.mk

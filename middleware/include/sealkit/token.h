@@ -175,6 +175,61 @@ sealkit_status sealkit_token_certificate(sealkit_module *module, const char *uri
 #define SEALKIT_OID_ECDSA_SHA384 "1.2.840.10045.4.3.3"
 #define SEALKIT_OID_ECDSA_SHA512 "1.2.840.10045.4.3.4"
 
+/* ---- token administration (tokenadmin.c): what `sealkit token` does ---- */
+
+/* One slot and the token in it. */
+typedef struct sealkit_slot_entry {
+	unsigned long slot;
+	char description[65];
+	int token_present;
+	int initialized;     /* CKF_TOKEN_INITIALIZED */
+	char label[33];      /* "" when no token / not initialised */
+	char manufacturer[33];
+	char model[17];
+	char serial[17];
+	unsigned long flags; /* CK_TOKEN_INFO.flags */
+} sealkit_slot_entry;
+
+/* Every slot of the module (malloc'ed array, free()). */
+sealkit_status sealkit_slots_list(sealkit_module *m, sealkit_slot_entry **out, size_t *n,
+				  sealkit_error *err);
+
+/* Initialises the first slot whose token is not initialised as `label`
+ * with the SO PIN, then sets the user PIN. *slot (may be NULL): the slot used. */
+sealkit_status sealkit_token_init(sealkit_module *m, const char *label, const char *so_pin,
+				  const char *user_pin, unsigned long *slot, sealkit_error *err);
+
+/* Key types sealkit_token_keygen makes: "sm2", "ec-p256", "ec-p384", "rsa2048", "rsa3072". */
+/* Generates a key pair on the token labelled `token` (logged in with
+ * opts' PIN or callback), CKA_LABEL = label, CKA_ID = id, or when id_len
+ * is 0 the SHA-1 of the public key (EC point / RSA modulus). *uri: the
+ * private key's RFC 7512 URI, malloc'ed. */
+sealkit_status sealkit_token_keygen(sealkit_module *m, const char *token, const char *label,
+				    const char *type, const unsigned char *id, size_t id_len,
+				    const sealkit_token_options *opts, char **uri,
+				    sealkit_error *err);
+
+/* Stores a DER certificate on the token. id_len 0: the CKA_ID of the
+ * private key whose public key the certificate holds (none: an error). */
+sealkit_status sealkit_token_import_cert(sealkit_module *m, const char *token, const char *label,
+					 const unsigned char *der, size_t der_len,
+					 const unsigned char *id, size_t id_len,
+					 const sealkit_token_options *opts, sealkit_error *err);
+
+typedef struct sealkit_object_entry {
+	char kind[16];  /* "private-key", "public-key", "certificate", "secret-key", "data", ... */
+	char key_type[12]; /* "sm2", "ec", "rsa", "" */
+	char label[129];
+	char id_hex[129];
+	int is_private; /* CKA_PRIVATE */
+} sealkit_object_entry;
+
+/* The objects on token `token`; after a login when opts give a PIN (then
+ * private objects too). *logged_in says which. */
+sealkit_status sealkit_token_objects(sealkit_module *m, const char *token,
+				     const sealkit_token_options *opts, sealkit_object_entry **out,
+				     size_t *n, int *logged_in, sealkit_error *err);
+
 #ifdef __cplusplus
 }
 #endif
