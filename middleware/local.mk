@@ -8,6 +8,7 @@ sealkit_libadd =
 include middleware/seal.mk
 include middleware/token.mk
 include middleware/draw.mk
+include middleware/ofd.mk
 
 lib_LTLIBRARIES = libsealkit.la
 libsealkit_la_SOURCES = $(sealkit_srcs)

@@ -14,6 +14,8 @@
 
 #include "certs.h"
 #include "digest.h"
+#include "ofd.h"
+#include "sealkit/ofd.h"
 #include "sealkit/seal.h"
 #include "sealkit/verify.h"
 
@@ -299,6 +301,13 @@ static bool cert_digest_matches(const sealkit_cert_digest *d, sealkit_bytes cert
 static void check_signer_listed(vctx *v, const sealkit_stamp *st)
 {
 	const sealkit_seal *s = st->seal;
+	/* A list holding no certificate at all fails seal-cert-list already. */
+	if (!s->property.n_certs && !s->property.n_digests && s->property.n_bad_entries) {
+		add_check(v, "signer-in-seal", SEALKIT_CHECK_NA, false,
+			  "the seal's signer list holds no certificate to look for the signer in "
+			  "(see seal-cert-list)");
+		return;
+	}
 	for (size_t i = 0; i < s->property.n_certs; i++)
 		if (s->property.certs[i].len == st->signer_cert.len &&
 		    !memcmp(s->property.certs[i].data, st->signer_cert.data, st->signer_cert.len)) {
@@ -571,10 +580,50 @@ sealkit_status sealkit_verify_auto(const void *der, size_t len, const sealkit_do
 	bool is_seal = !is_stamp && sealkit_seal_parse(der, len, 0, &s, NULL, NULL) == SEALKIT_OK;
 	sealkit_stamp_free(st);
 	sealkit_seal_free(s);
+	/* An OFD package (a ZIP) is neither seal nor stamp. */
+	if (!is_stamp && !is_seal && sealkit_is_zip(der, len))
+		return sealkit_verify_ofd_mem(der, len, opts, out, err);
 	/* Neither: a document given means the caller expected a stamp. */
 	if (is_stamp || (!is_seal && doc && (doc->path || doc->data || doc->read)))
 		return sealkit_verify_stamp(der, len, doc, opts, out, err);
 	return sealkit_verify_seal(der, len, opts, out, err);
+}
+
+/* ---- OFD signatures (ofd.c) ---------------------------------------------------- */
+
+sealkit_status sk_verify_stamp_into(sealkit_report_item *item, const void *der, size_t len,
+				    const sealkit_document *doc, const sealkit_verify_options *opts,
+				    sealkit_error *err)
+{
+	vctx v;
+	sealkit_stamp *st = NULL;
+	sealkit_error pe = {0};
+	sealkit_status rc;
+
+	if ((rc = start(&v, opts, err)) != SEALKIT_OK)
+		goto out;
+	v.item = item;
+	if (sealkit_stamp_parse(der, len, 0, &st, &item->warnings, &pe) != SEALKIT_OK) {
+		add_check(&v, "structure", SEALKIT_CHECK_FAILED, false,
+			  "SignedValue.dat is not a readable stamp: %s", pe.message);
+		goto out;
+	}
+	item->version = sealkit_format_name(st->format);
+	add_check(&v, "structure", SEALKIT_CHECK_PASSED, false, "%s stamp with seal '%s'",
+		  item->version, st->seal->property.name ? st->seal->property.name : "");
+	check_encoding(&v, true, der, len);
+	rc = check_stamp(&v, st, doc, err);
+out:
+	sealkit_stamp_free(st);
+	sk_X509_pop_free(v.anchors, X509_free);
+	if (rc == SEALKIT_OK && v.oom)
+		rc = sealkit_fail(err, SEALKIT_ERR_MEMORY, "out of memory");
+	return rc;
+}
+
+void sk_report_conclude(sealkit_report *r)
+{
+	conclude(r);
 }
 
 void sealkit_report_free(sealkit_report *r)

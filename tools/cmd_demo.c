@@ -127,8 +127,13 @@ int cmd_demo(int argc, char **argv)
 	strftime(from, sizeof from, "%Y-%m-%d", gmtime(&(time_t){now - 86400}));
 	strftime(to, sizeof to, "%Y-%m-%d", gmtime(&(time_t){now + 86400 * 365}));
 
-	if (!cli_write_file(pic, demo_png, sizeof demo_png) ||
-	    !cli_write_file(doc, text, sizeof text - 1))
+	if (!cli_write_file(doc, text, sizeof text - 1))
+		return EXIT_FAILURE_;
+	/* The seal's picture: drawn, or a plain red square when no CJK font
+	 * is installed. */
+	if (run("draw the seal imprint", "seal", "draw", "--name", "示例科技有限公司", "--text",
+		"合同专用章", "--code", "1101080012345", "--size", "40", "-o", pic, NULL) &&
+	    !cli_write_file(pic, demo_png, sizeof demo_png))
 		return EXIT_FAILURE_;
 	if (run("initialise a soft token", "token", "init", "--label", DEMO_TOKEN, "--so-pin",
 		DEMO_SO_PIN, NULL) ||

@@ -12,6 +12,7 @@
 #include <openssl/x509.h>
 
 #include "cli.h"
+#include "sealkit/draw.h"
 
 static void help(void)
 {
@@ -21,10 +22,15 @@ static void help(void)
 	       "         --valid-from DATE --valid-to DATE [--es-id ID] [--vid VENDOR]\n"
 	       "         [--pin PIN] [--module PATH] -o SEAL.esl\n"
 	       "       sealkit seal show SEAL.esl [--json]\n"
-	       "       sealkit seal picture SEAL.esl -o FILE\n\n"
+	       "       sealkit seal picture SEAL.esl -o FILE\n"
+	       "       sealkit seal draw --name NAME [--code CODE] [--text TEXT]\n"
+	       "         [--style official|personal] [--size MM] -o FILE.png|FILE.svg\n\n"
 	       "--size is in millimetres (40x40). DATE is YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ.\n"
 	       "--type takes a number or official (1) / personal (2). --digest-list stores SM3\n"
-	       "digests of the signer certificates instead of the certificates.\n");
+	       "digests of the signer certificates instead of the certificates.\n"
+	       "seal draw: an official seal is a red ring with a star, NAME along the upper arc,\n"
+	       "CODE along the lower edge and TEXT under the star; a personal seal is a square\n"
+	       "with the name. --size defaults to 42 (official) or 20 (personal) mm.\n");
 }
 
 enum {
@@ -40,13 +46,16 @@ enum {
 	O_FROM,
 	O_TO,
 	O_ES_ID,
-	O_VID
+	O_VID,
+	O_CODE,
+	O_TEXT,
+	O_STYLE
 };
 
 typedef struct seal_args {
 	cli_common common;
 	const char *maker_key, *maker_cert, *name, *type, *picture, *picture_type, *size, *from,
-	    *to, *es_id, *vid, *out;
+	    *to, *es_id, *vid, *out, *code, *text, *style;
 	const char **signer_certs;
 	size_t n_signer_certs;
 	bool digest_list, json;
@@ -368,6 +377,41 @@ static int do_picture(seal_args *a)
 	return rc;
 }
 
+static int do_draw(const seal_args *a)
+{
+	sealkit_draw_options o = {.name = a->name, .code = a->code, .text = a->text};
+	unsigned char *png = NULL;
+	size_t len = 0;
+	sealkit_error err;
+	char *end;
+
+	if (!a->name)
+		return cli_usage_error("seal", "seal draw: needs --name NAME");
+	if (!a->out)
+		return cli_usage_error("seal", "seal draw: needs -o FILE.png or FILE.svg");
+	if (a->style && strcmp(a->style, "official") && strcmp(a->style, "personal"))
+		return cli_usage_error("seal", "seal draw: --style is official or personal");
+	o.style = a->style && !strcmp(a->style, "personal") ? SEALKIT_DRAW_PERSONAL
+							     : SEALKIT_DRAW_OFFICIAL;
+	if (a->size) {
+		o.size_mm = strtod(a->size, &end);
+		if (end == a->size || (*end && strcmp(end, "mm")))
+			return cli_usage_error("seal", "seal draw: --size is in millimetres, e.g. 42");
+	}
+	if (sealkit_draw_format_for_path(a->out, &o.format, &err) != SEALKIT_OK)
+		return cli_usage_error("seal", "seal draw: %s", err.message);
+	if (sealkit_seal_draw(&o, &png, &len, &err) != SEALKIT_OK)
+		return err.status == SEALKIT_ERR_ARGS ? cli_usage_error("seal", "seal draw: %s", err.message)
+						      : cli_error("seal draw: %s", err.message);
+	int rc = cli_write_file(a->out, png, len) ? EXIT_OK : EXIT_FAILURE_;
+	if (rc == EXIT_OK)
+		printf("wrote %s (%s seal, %.0f mm)\n", a->out,
+		       o.style == SEALKIT_DRAW_PERSONAL ? "personal" : "official",
+		       o.size_mm ? o.size_mm : o.style == SEALKIT_DRAW_PERSONAL ? 20.0 : 42.0);
+	free(png);
+	return rc;
+}
+
 int cmd_seal(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -388,13 +432,17 @@ int cmd_seal(int argc, char **argv)
 	    {"valid-to", required_argument, NULL, O_TO},
 	    {"es-id", required_argument, NULL, O_ES_ID},
 	    {"vid", required_argument, NULL, O_VID},
+	    {"code", required_argument, NULL, O_CODE},
+	    {"text", required_argument, NULL, O_TEXT},
+	    {"style", required_argument, NULL, O_STYLE},
 	    {"output", required_argument, NULL, 'o'},
 	    {NULL, 0, NULL, 0}};
 	seal_args a = {0};
 	int c, rc;
 
 	if (argc < 2)
-		return cli_usage_error("seal", "seal: name a subcommand: create, show or picture");
+		return cli_usage_error("seal",
+				       "seal: name a subcommand: create, show, picture or draw");
 	const char *sub = argv[1];
 	if (!strcmp(sub, "--help") || !strcmp(sub, "-h")) {
 		help();
@@ -459,6 +507,15 @@ int cmd_seal(int argc, char **argv)
 		case O_VID:
 			a.vid = optarg;
 			break;
+		case O_CODE:
+			a.code = optarg;
+			break;
+		case O_TEXT:
+			a.text = optarg;
+			break;
+		case O_STYLE:
+			a.style = optarg;
+			break;
 		case 'o':
 			a.out = optarg;
 			break;
@@ -481,8 +538,9 @@ int cmd_seal(int argc, char **argv)
 			rc = sub[0] == 's' ? do_show(&a) : do_picture(&a);
 		}
 	} else if (!strcmp(sub, "draw")) {
-		rc = cli_error("seal draw: not available in this build yet; give an existing "
-			       "picture to `sealkit seal create --picture FILE`");
+		rc = npos ? cli_usage_error("seal", "seal draw: unexpected argument '%s'",
+					    argv[optind + 1])
+			  : do_draw(&a);
 	} else {
 		rc = cli_usage_error("seal", "seal: unknown subcommand '%s'", sub);
 	}

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "sealkit/ofd.h"
 
 static void help(void)
 {
@@ -148,14 +149,6 @@ int cmd_verify(int argc, char **argv)
 	sealkit_verify_options vo = {.flags = flags, .trust_files = trust, .n_trust = n_trust};
 	sealkit_document d = {.path = doc};
 
-	if (!cli_read_file(file, &data, &len))
-		goto out;
-	if (cli_is_ofd(file)) {
-		cli_error("%s: OFD documents are not supported yet; verify a seal (.esl) or a "
-			  "detached stamp with --doc",
-			  file);
-		goto out;
-	}
 	for (size_t i = 0; i < n_trust; i++)
 		if (access(trust[i], R_OK) != 0) {
 			cli_error("%s: cannot read the trust anchor file", trust[i]);
@@ -165,7 +158,12 @@ int cmd_verify(int argc, char **argv)
 		cli_error("%s: cannot read the document given with --doc", doc);
 		goto out;
 	}
-	if (sealkit_verify_auto(data, len, doc ? &d : NULL, &vo, &r, &err) != SEALKIT_OK) {
+	/* An OFD package is read from its file, entry by entry. */
+	bool ofd = cli_is_ofd(file);
+	if (!ofd && !cli_read_file(file, &data, &len))
+		goto out;
+	if (ofd ? sealkit_verify_ofd(file, &vo, &r, &err) != SEALKIT_OK
+		: sealkit_verify_auto(data, len, doc ? &d : NULL, &vo, &r, &err) != SEALKIT_OK) {
 		cli_error("%s: %s", file, err.message);
 		goto out;
 	}

@@ -103,6 +103,28 @@ sk_exit 2 "$SK" verify --strict --lenient seal.esl
 sk_exit 2 "$SK" seal show missing.esl
 printf 'PK\003\004zip' >doc.ofd
 sk_exit 2 "$SK" verify doc.ofd
-sk_expect 'OFD documents are not supported yet' "the OFD message"
 sk_exit 2 "$SK" stamp --seal seal.esl --key "$S" --in doc.ofd -o x.ofd
+
+# Signed OFD documents from other vendors (when the interop samples are there).
+interop=${SEALKIT_INTEROP_DIR:-$top_srcdir/../shared/interop}
+if [ -f "$interop/ofdrw/1.ofd" ]; then
+	sk_exit 0 "$SK" verify "$interop/ofdrw/1.ofd"
+	sk_expect 'VALID' "the OFD verdict"
+	sk_exit 1 "$SK" verify "$interop/ofdrw/zsbk.ofd"
+	sk_expect 'reference-digest' "the failed reference check"
+	sk_exit 1 "$SK" verify --json "$interop/ofdrw/h.ofd"
+	python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); assert r["kind"]=="ofd" and len(r["items"])==2 and not r["items"][0]["valid"] and r["items"][1]["valid"]' "$SK_OUT" ||
+		sk_fail "verify --json of h.ofd: one invalid and one valid signature expected"
+fi
+
+# Seal imprints: PNG and SVG, usage errors.
+if fc-list | grep -q 'WenQuanYi Zen Hei'; then
+	sk_exit 0 "$SK" seal draw --name 测试有限公司 --code 1101080012345 --text 合同专用章 -o o.png
+	head -c 8 o.png | od -An -tx1 | grep -q '89 50 4e 47' || { echo "seal draw: not a PNG"; exit 1; }
+	sk_exit 0 "$SK" seal draw --name 王小明 --style personal --size 18 -o p.svg
+	grep -q 'width="18mm"' p.svg || { echo "seal draw: SVG size"; exit 1; }
+	sk_exit 2 "$SK" seal draw --name 王小明 --style round -o p.png
+	sk_exit 2 "$SK" seal draw --name 王小明 -o p.jpg
+	sk_exit 2 "$SK" seal draw -o p.png
+fi
 exit 0

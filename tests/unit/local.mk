@@ -6,4 +6,5 @@ include tests/unit/seal.mk
 include tests/unit/token.mk
 include tests/unit/verify.mk
 include tests/unit/draw.mk
+include tests/unit/ofd.mk
 include tests/unit/proxy.mk
