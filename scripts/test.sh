@@ -213,6 +213,7 @@ if [ "$build_ok" -eq 1 ]; then
 			step "make check in build-asan/ with ASAN_OPTIONS=$asan_options: $unit_tests"
 			check_rc=0
 			ASAN_OPTIONS="$asan_options:abort_on_error=0:print_summary=1" \
+				LSAN_OPTIONS="suppressions=$ROOT/tests/lsan.supp" \
 				UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1" \
 				make -C "$ASAN_BUILD" -j"$JOBS" check TESTS="$unit_tests" || check_rc=$?
 			if [ "$check_rc" -ne 0 ]; then

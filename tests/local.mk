@@ -21,3 +21,4 @@ include tests/shell/local.mk
 include tests/shell/cli.mk
 include tests/bench/local.mk
 include tests/fuzz/local.mk
+EXTRA_DIST += tests/lsan.supp
