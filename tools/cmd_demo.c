@@ -168,7 +168,7 @@ int cmd_demo(int argc, char **argv)
 	printf("  seal            %s: %s\n", seal, v1 == 0 ? "VALID" : "INVALID");
 	printf("  document        %s\n", doc);
 	printf("  stamp           %s: %s\n", stamp, v2 == 0 ? "VALID" : "INVALID");
-	printf("  OFD documents:  not supported yet\n");
+	printf("  OFD documents:  verified by sealkit verify; stamping them comes next\n");
 	printf("\nTry: SEALKIT_TOKEN_DIR=%s sealkit token objects --token '%s'\n", tokens,
 	       DEMO_TOKEN);
 	return v1 == 0 && v2 == 0 ? EXIT_OK : (v1 == 1 || v2 == 1 ? EXIT_INVALID : EXIT_FAILURE_);
