@@ -17,3 +17,8 @@ EXTRA_tests_unit_test_proxy_DEPENDENCIES = tests/unit/fakep11.la
 # SoftHSMv2 behind the proxy with real clients (pkcs11-tool, openssl, p11tool).
 TESTS += tests/shell/test_proxy_softhsm.sh
 dist_check_SCRIPTS += tests/shell/test_proxy_softhsm.sh
+
+# The same SoftHSM token through the module loaders: p11-kit list-modules and
+# NSS (modutil, certutil key generation on the proxied token).
+TESTS += tests/shell/test_proxy_clients.sh
+dist_check_SCRIPTS += tests/shell/test_proxy_clients.sh
