@@ -23,6 +23,6 @@ dist_check_SCRIPTS += tests/shell/test_token_crash.sh
 # Vendor numbering profiles through the function table.
 check_PROGRAMS += tests/unit/test_profile
 TESTS += tests/unit/test_profile
-tests_unit_test_profile_SOURCES = tests/unit/test_profile.c
+tests_unit_test_profile_SOURCES = tests/unit/test_profile.c tests/unit/sm2help.c tests/unit/sm2help.h
 tests_unit_test_profile_CFLAGS = $(unit_cflags)
 tests_unit_test_profile_LDADD = tests/unit/libp11test.la $(unit_ldadd)

@@ -8,7 +8,7 @@ tests_unit_fakep11_la_LDFLAGS = -module -shared -avoid-version -rpath /nowhere
 
 check_PROGRAMS += tests/unit/test_proxy
 TESTS += tests/unit/test_proxy
-tests_unit_test_proxy_SOURCES = tests/unit/test_proxy.c
+tests_unit_test_proxy_SOURCES = tests/unit/test_proxy.c tests/unit/sm2help.c tests/unit/sm2help.h
 tests_unit_test_proxy_CFLAGS = $(unit_cflags) \
 	-DFAKEP11_SO='"$(abs_top_builddir)/tests/unit/.libs/fakep11.so"'
 tests_unit_test_proxy_LDADD = tests/unit/libp11test.la $(unit_ldadd)

@@ -5,6 +5,7 @@
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/ec.h>
+#include <openssl/param_build.h>
 
 CK_RV sm2_pair_import(CK_FUNCTION_LIST *f, CK_SESSION_HANDLE s, EVP_PKEY **ossl,
 		      CK_OBJECT_HANDLE *pub, CK_OBJECT_HANDLE *priv)
@@ -78,4 +79,24 @@ size_t sm2_sig_der(const unsigned char rs[64], unsigned char *der)
 	BN_free(sv);
 	ECDSA_SIG_free(s);
 	return n > 0 ? (size_t)n : 0;
+}
+
+EVP_PKEY *test_pkey_from_point(const unsigned char *octet, size_t len, const char *group)
+{
+	EVP_PKEY *pkey = NULL;
+	if (len != 67 || octet[0] != 0x04 || octet[1] != 65 || octet[2] != 0x04)
+		return NULL;
+	OSSL_PARAM_BLD *b = OSSL_PARAM_BLD_new();
+	OSSL_PARAM *params = NULL;
+	EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, strcmp(group, "SM2") ? "EC" : "SM2",
+						       NULL);
+	if (b && ctx && OSSL_PARAM_BLD_push_utf8_string(b, OSSL_PKEY_PARAM_GROUP_NAME, group, 0) &&
+	    OSSL_PARAM_BLD_push_octet_string(b, OSSL_PKEY_PARAM_PUB_KEY, octet + 2, 65) &&
+	    (params = OSSL_PARAM_BLD_to_param(b)) != NULL && EVP_PKEY_fromdata_init(ctx) > 0 &&
+	    EVP_PKEY_fromdata(ctx, &pkey, EVP_PKEY_PUBLIC_KEY, params) <= 0)
+		pkey = NULL;
+	EVP_PKEY_CTX_free(ctx);
+	OSSL_PARAM_free(params);
+	OSSL_PARAM_BLD_free(b);
+	return pkey;
 }

@@ -23,4 +23,9 @@ bool sm2_sig_raw(const unsigned char *der, size_t len, unsigned char rs[64]);
  * failure. */
 size_t sm2_sig_der(const unsigned char rs[64], unsigned char *der);
 
+/* The public key whose CKA_EC_POINT (DER OCTET STRING of an uncompressed
+ * 65-byte point) is given, on curve `group` ("SM2", "prime256v1"); NULL
+ * when it is not such a point. */
+EVP_PKEY *test_pkey_from_point(const unsigned char *octet, size_t len, const char *group);
+
 #endif

@@ -11,6 +11,7 @@
 
 #include "harness.h"
 #include "p11test.h"
+#include "sm2help.h"
 
 #define SM2_ID "1234567812345678"
 
@@ -91,44 +92,10 @@ static EVP_PKEY *sm2_public(CK_SESSION_HANDLE s, CK_OBJECT_HANDLE pub)
 {
 	unsigned char pt[80];
 	CK_ATTRIBUTE a = {CKA_EC_POINT, pt, sizeof pt};
-	EVP_PKEY *pkey = NULL;
 	CK_OK(p11->C_GetAttributeValue(s, pub, &a, 1));
-	CU_ASSERT_FATAL(a.ulValueLen == 67 && pt[0] == 0x04 && pt[1] == 65);
-	OSSL_PARAM_BLD *b = OSSL_PARAM_BLD_new();
-	OSSL_PARAM_BLD_push_utf8_string(b, OSSL_PKEY_PARAM_GROUP_NAME, "SM2", 0);
-	OSSL_PARAM_BLD_push_octet_string(b, OSSL_PKEY_PARAM_PUB_KEY, pt + 2, 65);
-	OSSL_PARAM *params = OSSL_PARAM_BLD_to_param(b);
-	EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, "SM2", NULL);
-	CU_ASSERT_FATAL(EVP_PKEY_fromdata_init(ctx) > 0);
-	CU_ASSERT_FATAL(EVP_PKEY_fromdata(ctx, &pkey, EVP_PKEY_PUBLIC_KEY, params) > 0);
-	EVP_PKEY_CTX_free(ctx);
-	OSSL_PARAM_free(params);
-	OSSL_PARAM_BLD_free(b);
+	EVP_PKEY *pkey = test_pkey_from_point(pt, a.ulValueLen, "SM2");
+	CU_ASSERT_FATAL(pkey != NULL);
 	return pkey;
-}
-
-/* r||s as DER SEQUENCE{r,s} (both 32 bytes, so short-form lengths). */
-static size_t raw_to_der(const unsigned char *raw, unsigned char *der)
-{
-	size_t n = 2;
-	for (int h = 0; h < 2; h++) {
-		const unsigned char *v = raw + 32 * h;
-		size_t len = 32;
-		while (len > 1 && *v == 0) {
-			v++;
-			len--;
-		}
-		bool pad = v[0] & 0x80;
-		der[n++] = 0x02;
-		der[n++] = (unsigned char)(len + pad);
-		if (pad)
-			der[n++] = 0;
-		memcpy(der + n, v, len);
-		n += len;
-	}
-	der[0] = 0x30;
-	der[1] = (unsigned char)(n - 2);
-	return n;
 }
 
 /* OpenSSL's verdict on a signature over msg: e = SM3(Z||M) when `z`, else
@@ -139,7 +106,7 @@ static bool openssl_verifies(EVP_PKEY *pkey, bool z, const unsigned char *sig, s
 	unsigned char buf[80];
 	if (!der) {
 		CU_ASSERT_EQUAL_FATAL(sig_len, 64);
-		sig_len = raw_to_der(sig, buf);
+		sig_len = sm2_sig_der(sig, buf);
 		sig = buf;
 	}
 	int ok;

@@ -16,6 +16,7 @@
 
 #include "harness.h"
 #include "p11test.h"
+#include "sm2help.h"
 
 #define SOFTHSM "/usr/lib/softhsm/libsofthsm2.so"
 #define SM2_ID "1234567812345678"
@@ -127,45 +128,10 @@ static EVP_PKEY *public_key(CK_SESSION_HANDLE s, CK_OBJECT_HANDLE pub, const cha
 {
 	unsigned char pt[80];
 	CK_ATTRIBUTE a = {CKA_EC_POINT, pt, sizeof pt};
-	EVP_PKEY *pkey = NULL;
 	CK_OK(p11->C_GetAttributeValue(s, pub, &a, 1));
-	CU_ASSERT_FATAL(a.ulValueLen == 67 && pt[0] == 0x04 && pt[1] == 65);
-	OSSL_PARAM_BLD *b = OSSL_PARAM_BLD_new();
-	OSSL_PARAM_BLD_push_utf8_string(b, OSSL_PKEY_PARAM_GROUP_NAME, group, 0);
-	OSSL_PARAM_BLD_push_octet_string(b, OSSL_PKEY_PARAM_PUB_KEY, pt + 2, 65);
-	OSSL_PARAM *params = OSSL_PARAM_BLD_to_param(b);
-	EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, strcmp(group, "SM2") ? "EC" : "SM2",
-						       NULL);
-	CU_ASSERT_FATAL(EVP_PKEY_fromdata_init(ctx) > 0);
-	CU_ASSERT_FATAL(EVP_PKEY_fromdata(ctx, &pkey, EVP_PKEY_PUBLIC_KEY, params) > 0);
-	EVP_PKEY_CTX_free(ctx);
-	OSSL_PARAM_free(params);
-	OSSL_PARAM_BLD_free(b);
+	EVP_PKEY *pkey = test_pkey_from_point(pt, a.ulValueLen, group);
+	CU_ASSERT_FATAL(pkey != NULL);
 	return pkey;
-}
-
-/* r||s (2 x 32 bytes) as DER. */
-static size_t raw_to_der(const unsigned char *raw, unsigned char *der)
-{
-	size_t n = 2;
-	for (int h = 0; h < 2; h++) {
-		const unsigned char *v = raw + 32 * h;
-		size_t len = 32;
-		while (len > 1 && *v == 0) {
-			v++;
-			len--;
-		}
-		bool pad = v[0] & 0x80;
-		der[n++] = 0x02;
-		der[n++] = (unsigned char)(len + pad);
-		if (pad)
-			der[n++] = 0;
-		memcpy(der + n, v, len);
-		n += len;
-	}
-	der[0] = 0x30;
-	der[1] = (unsigned char)(n - 2);
-	return n;
 }
 
 /* OpenSSL's verdict on a raw r||s signature of `data`: SM2 with the ID
@@ -174,7 +140,7 @@ static bool openssl_verifies(EVP_PKEY *pkey, const char *sm2_id, const void *dat
 			     const unsigned char *raw)
 {
 	unsigned char der[80];
-	size_t der_len = raw_to_der(raw, der);
+	size_t der_len = sm2_sig_der(raw, der);
 	EVP_MD_CTX *md = EVP_MD_CTX_new();
 	EVP_PKEY_CTX *pctx = NULL;
 	int ok;
@@ -521,7 +487,7 @@ static void check_sm2_sign(CK_SESSION_HANDLE s, CK_OBJECT_HANDLE pub, CK_OBJECT_
 	{
 		/* Checked as a plain SM2 signature of e. */
 		unsigned char der[80];
-		size_t dl = raw_to_der(sig, der);
+		size_t dl = sm2_sig_der(sig, der);
 		EVP_PKEY_CTX *pctx = EVP_PKEY_CTX_new(pkey, NULL);
 		CU_ASSERT(EVP_PKEY_verify_init(pctx) > 0 &&
 			  EVP_PKEY_verify(pctx, der, dl, e, 32) == 1);
