@@ -1,16 +1,29 @@
 /* Certificates signed on a token. OpenSSL builds and encodes the
  * TBSCertificate; the token signs those bytes; the three parts are put
  * together here (OpenSSL 3.0 can only sign with a key it holds). */
+#define _GNU_SOURCE /* memmem */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <openssl/bn.h>
+#include <openssl/core_names.h>
 #include <openssl/err.h>
+#include <openssl/pem.h>
 #include <openssl/rand.h>
 #include <openssl/x509v3.h>
 
 #include "certs.h"
 #include "sealkit/make.h"
+
+#define SK_SM2_DEFAULT_ID "1234567812345678"
+
+/* PEM password callback: encrypted keys are refused, never prompted for. */
+static int no_passphrase(char *buf, int size, int rwflag, void *u)
+{
+	(void)buf, (void)size, (void)rwflag, (void)u;
+	return -1;
+}
 
 /* "/C=CN/O=Org/CN=Name" as an X509_NAME; NULL on a malformed DN. */
 static X509_NAME *parse_dn(const char *dn, sealkit_error *err)
@@ -96,9 +109,95 @@ static unsigned char *assemble(const unsigned char *tbs, size_t tbs_len, const u
 	return out;
 }
 
+/* Signs x in software with key (SM2: SM2-with-SM3 and the default user ID;
+ * EC: ECDSA with the curve's hash; RSA: PKCS#1 v1.5 with SHA-256), OpenSSL
+ * writing the algorithm identifiers. */
+static sealkit_status sign_with_pkey(X509 *x, EVP_PKEY *key, sealkit_error *err)
+{
+	EVP_MD_CTX *mctx = EVP_MD_CTX_new();
+	EVP_PKEY_CTX *pctx = NULL;
+	const char *md = "SHA256";
+	bool sm2 = EVP_PKEY_is_a(key, "SM2");
+	char curve[64] = "";
+	size_t cl = 0;
+
+	if (!sm2 && EVP_PKEY_is_a(key, "EC") &&
+	    EVP_PKEY_get_utf8_string_param(key, OSSL_PKEY_PARAM_GROUP_NAME, curve, sizeof curve,
+					   &cl) == 1) {
+		if (!strcmp(curve, "SM2"))
+			sm2 = true;
+		else if (!strcmp(curve, "secp384r1") || !strcmp(curve, "P-384"))
+			md = "SHA384";
+		else if (!strcmp(curve, "secp521r1") || !strcmp(curve, "P-521"))
+			md = "SHA512";
+	}
+	if (sm2)
+		md = "SM3";
+	else if (EVP_PKEY_is_a(key, "ED25519") || EVP_PKEY_is_a(key, "ED448"))
+		md = NULL;
+	bool ok = mctx && EVP_DigestSignInit_ex(mctx, &pctx, md, NULL, NULL, key, NULL) == 1 &&
+		  (!sm2 || EVP_PKEY_CTX_set1_id(pctx, SK_SM2_DEFAULT_ID, 16) == 1) &&
+		  X509_sign_ctx(x, mctx) > 0;
+	EVP_MD_CTX_free(mctx);
+	if (!ok)
+		return sealkit_fail(err, SEALKIT_ERR_CRYPTO,
+				    "the CA key could not sign the certificate (%s key)",
+				    sm2 ? "SM2" : EVP_PKEY_get0_type_name(key));
+	return SEALKIT_OK;
+}
+
+/* A private key, PEM (PKCS#8 or traditional) or DER, not encrypted. */
+static EVP_PKEY *load_private_key(const sealkit_bytes *b, sealkit_error *err)
+{
+	EVP_PKEY *k = NULL;
+	if (b->len > 0 && ((const unsigned char *)b->data)[0] == 0x30) {
+		const unsigned char *p = b->data;
+		k = d2i_AutoPrivateKey(NULL, &p, (long)b->len);
+	} else if (b->len > 0 && b->len <= INT_MAX) {
+		BIO *bio = BIO_new_mem_buf(b->data, (int)b->len);
+		k = bio ? PEM_read_bio_PrivateKey(bio, NULL, no_passphrase, NULL) : NULL;
+		BIO_free(bio);
+	}
+	if (!k) {
+		bool enc = b->len > 0 && memmem(b->data, b->len, "ENCRYPTED", 9) != NULL;
+		ERR_clear_error();
+		sealkit_fail(err, SEALKIT_ERR_FORMAT,
+			     enc ? "the CA key file is encrypted; sealkit reads unencrypted keys "
+				   "only (or store the CA key on a token and use --ca-key-uri)"
+				 : "the CA key file holds no private key (PEM or DER)");
+	}
+	return k;
+}
+
+static sealkit_status issue(const sealkit_cert_request *req, sealkit_signer *issuer,
+			    EVP_PKEY *issuer_key, const sealkit_bytes *issuer_cert,
+			    unsigned char **der, size_t *len, sealkit_error *err);
+
 sealkit_status sealkit_cert_issue(const sealkit_cert_request *req, sealkit_signer *issuer,
 				  const sealkit_bytes *issuer_cert, unsigned char **der,
 				  size_t *len, sealkit_error *err)
+{
+	return issue(req, issuer, NULL, issuer_cert, der, len, err);
+}
+
+sealkit_status sealkit_cert_issue_with_key(const sealkit_cert_request *req,
+					   const sealkit_bytes *issuer_key,
+					   const sealkit_bytes *issuer_cert, unsigned char **der,
+					   size_t *len, sealkit_error *err)
+{
+	*der = NULL;
+	*len = 0;
+	EVP_PKEY *k = load_private_key(issuer_key, err);
+	if (!k)
+		return SEALKIT_ERR_FORMAT;
+	sealkit_status st = issue(req, NULL, k, issuer_cert, der, len, err);
+	EVP_PKEY_free(k);
+	return st;
+}
+
+static sealkit_status issue(const sealkit_cert_request *req, sealkit_signer *issuer,
+			    EVP_PKEY *issuer_key, const sealkit_bytes *issuer_cert,
+			    unsigned char **der, size_t *len, sealkit_error *err)
 {
 	sealkit_status st = SEALKIT_ERR_CRYPTO;
 	X509 *x = X509_new(), *ix = NULL;
@@ -152,6 +251,30 @@ sealkit_status sealkit_cert_issue(const sealkit_cert_request *req, sealkit_signe
 	    !add_ext(x, ix, NID_subject_key_identifier, "hash") ||
 	    (ix && !add_ext(x, ix, NID_authority_key_identifier, "keyid:always")))
 		goto fail;
+
+	if (issuer_key) {
+		/* The key must be the CA certificate's (self-signed: the subject's). */
+		if (ix ? X509_check_private_key(ix, issuer_key) != 1
+		       : EVP_PKEY_eq(pub, issuer_key) != 1) {
+			st = sealkit_fail(err, SEALKIT_ERR_ARGS,
+					  ix ? "the CA key does not belong to the CA certificate"
+					     : "a self-signed certificate needs the subject's own key");
+			goto out;
+		}
+		if ((st = sign_with_pkey(x, issuer_key, err)) != SEALKIT_OK)
+			goto out;
+		int l = i2d_X509(x, NULL);
+		unsigned char *q = l > 0 ? malloc((size_t)l) : NULL;
+		*der = q;
+		if (!q || i2d_X509(x, &q) != l) {
+			free(*der);
+			*der = NULL;
+			goto fail;
+		}
+		*len = (size_t)l;
+		st = SEALKIT_OK;
+		goto out;
+	}
 
 	/* The algorithm goes into the TBS before it is encoded and signed. */
 	sealkit_signer_get_info(issuer, &info);

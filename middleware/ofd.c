@@ -23,6 +23,7 @@
 #include "certs.h"
 #include "digest.h"
 #include "ofd.h"
+#include "ofdpkg.h"
 #include "sealkit/ofd.h"
 #include "sealkit/seal.h"
 
@@ -1093,42 +1094,59 @@ static zip_uint64_t zip_prefix(const unsigned char *tail, size_t tail_len, zip_u
 	return prefix;
 }
 
+/* A read source for the package file at path, past any bytes before the
+ * first entry. */
+static sealkit_status file_source(const char *path, zip_source_t **src, sealkit_error *err)
+{
+	sealkit_status rc = SEALKIT_OK;
+	zip_error_t ze;
+	unsigned char *tail = NULL;
+	size_t got = 0;
+	FILE *f = NULL;
+
+	zip_error_init(&ze);
+	*src = NULL;
+	/* The end of central directory record is within the last 64 KiB + 22. */
+	if (!(tail = malloc(65557))) {
+		rc = sealkit_fail(err, SEALKIT_ERR_MEMORY, "out of memory");
+		goto out;
+	}
+	if (!(f = fopen(path, "rb"))) {
+		rc = sealkit_fail(err, SEALKIT_ERR_IO, "cannot read %s", path);
+		goto out;
+	}
+	long size = fseek(f, 0, SEEK_END) == 0 ? ftell(f) : -1;
+	long from = size > 65557 ? size - 65557 : 0;
+	if (size >= 0 && fseek(f, from, SEEK_SET) == 0)
+		got = fread(tail, 1, 65557, f);
+	zip_uint64_t prefix = zip_prefix(tail, got, (zip_uint64_t)from);
+	if (!(*src = zip_source_file_create(path, prefix, -1, &ze)))
+		rc = sealkit_fail(err, SEALKIT_ERR_IO, "cannot read %s: %s", path,
+				  zip_error_strerror(&ze));
+out:
+	if (f)
+		fclose(f);
+	free(tail);
+	zip_error_fini(&ze);
+	return rc;
+}
+
 sealkit_status sealkit_verify_ofd(const char *path, const sealkit_verify_options *opts,
 				  sealkit_report **out, sealkit_error *err)
 {
 	sealkit_status rc;
-	zip_error_t ze;
 	zip_source_t *src;
 
-	zip_error_init(&ze);
 	if (out)
 		*out = NULL;
 	if (!path || !out) {
 		rc = sealkit_fail(err, SEALKIT_ERR_ARGS, "OFD: no file or no report given");
 		goto out;
 	}
-	FILE *f = fopen(path, "rb");
-	if (!f) {
-		rc = sealkit_fail(err, SEALKIT_ERR_IO, "cannot read %s", path);
+	if ((rc = file_source(path, &src, err)) != SEALKIT_OK)
 		goto out;
-	}
-	/* The end of central directory record is within the last 64 KiB + 22. */
-	unsigned char tail[65557];
-	size_t got = 0;
-	long size = fseek(f, 0, SEEK_END) == 0 ? ftell(f) : -1;
-	long from = size > (long)sizeof tail ? size - (long)sizeof tail : 0;
-	if (size >= 0 && fseek(f, from, SEEK_SET) == 0)
-		got = fread(tail, 1, sizeof tail, f);
-	fclose(f);
-	zip_uint64_t prefix = zip_prefix(tail, got, (zip_uint64_t)from);
-	if (!(src = zip_source_file_create(path, prefix, -1, &ze))) {
-		rc = sealkit_fail(err, SEALKIT_ERR_IO, "cannot read %s: %s", path,
-				  zip_error_strerror(&ze));
-		goto out;
-	}
 	rc = verify_package(src, opts, out, err);
 out:
-	zip_error_fini(&ze);
 	return rc;
 }
 
@@ -1178,4 +1196,81 @@ int sealkit_is_zip(const void *data, size_t len)
 		}
 out:
 	return yes;
+}
+
+/* ---- for ofdstamp.c (ofdpkg.h) ------------------------------------------------------ */
+
+sealkit_status sk_ofd_open(const char *path, zip_t **out, sealkit_error *err)
+{
+	sealkit_status rc;
+	zip_source_t *src = NULL;
+	pkg p = {0};
+
+	*out = NULL;
+	if ((rc = file_source(path, &src, err)) != SEALKIT_OK)
+		goto out;
+	rc = pkg_open(&p, src, err);
+	if (!p.z)
+		zip_source_free(src);
+	else if (rc != SEALKIT_OK)
+		zip_discard(p.z);
+	else
+		*out = p.z;
+out:
+	return rc;
+}
+
+sealkit_status sk_ofd_read(zip_t *z, zip_int64_t idx, size_t max, unsigned char **buf, size_t *len,
+			   sealkit_error *err)
+{
+	pkg p = {z};
+	return pkg_read(&p, idx, max, buf, len, err);
+}
+
+sealkit_status sk_ofd_xml_load(zip_t *z, zip_int64_t idx, const char *path, xmlDocPtr *doc,
+			       unsigned char **bytes, size_t *len, sealkit_error *err)
+{
+	pkg p = {z};
+	return xml_load(&p, idx, path, doc, bytes, len, err);
+}
+
+int sk_ofd_norm_path(const char *dir, const char *ref, char *out, size_t len)
+{
+	return norm_path(dir, ref, out, len);
+}
+
+zip_int64_t sk_ofd_resolve(zip_t *z, const char *dir, const char *ref, char *out, size_t len)
+{
+	pkg p = {z};
+	return pkg_resolve(&p, dir, ref, out, len);
+}
+
+void sk_ofd_dir_of(const char *path, char *dir, size_t len)
+{
+	dir_of(path, dir, len);
+}
+
+bool sk_ofd_is_el(xmlNodePtr n, const char *name)
+{
+	return is_el(n, name);
+}
+
+xmlNodePtr sk_ofd_child(xmlNodePtr n, const char *name)
+{
+	return child(n, name);
+}
+
+char *sk_ofd_text(xmlNodePtr n)
+{
+	return text_of(n);
+}
+
+char *sk_ofd_attr(xmlNodePtr n, const char *name)
+{
+	return attr_of(n, name);
+}
+
+int sk_ofd_b64_decode(const char *in, unsigned char *out, size_t cap)
+{
+	return b64_decode(in, out, cap);
 }

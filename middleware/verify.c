@@ -342,7 +342,8 @@ static sealkit_status check_data_hash(vctx *v, const sealkit_stamp *st, const se
 			  "no document given to check the data hash against");
 		goto out;
 	}
-	if ((rc = sk_hash_document(doc, alg, md, &n, NULL, NULL, err)) != SEALKIT_OK)
+	if ((rc = sk_hash_document(doc, alg, md, &n, v->opts ? v->opts->progress : NULL,
+				   v->opts ? v->opts->progress_data : NULL, err)) != SEALKIT_OK)
 		goto out;
 	if (n == st->data_hash.len && CRYPTO_memcmp(md, st->data_hash.data, n) == 0)
 		add_check(v, "data-hash", SEALKIT_CHECK_PASSED, false,
@@ -369,12 +370,21 @@ static void check_times(vctx *v, const sealkit_stamp *st, X509 *signer)
 			  "the stamp carries no readable signing time");
 		return;
 	}
-	fmt_time(t->t, t0, sizeof t0);
+	/* V1 writes the signing time as text, often without a zone: the
+	 * producers are Chinese and mean China Standard Time. */
+	time_t when = t->t;
+	if (!t->zone_known) {
+		when -= 8 * 3600;
+		sealkit_warn(&v->item->warnings,
+			     "the signing time '%s' names no time zone; read as UTC+8 (China)",
+			     t->text ? t->text : "");
+	}
+	fmt_time(when, t0, sizeof t0);
 	const sealkit_time *a = &s->property.valid_start, *b = &s->property.valid_end;
 	if (!a->has_time || !b->has_time)
 		add_check(v, "signing-time-in-seal-validity", SEALKIT_CHECK_FAILED, true,
 			  "the seal's validity dates are unreadable");
-	else if (t->t < a->t || t->t > b->t)
+	else if (when < a->t || when > b->t)
 		add_check(v, "signing-time-in-seal-validity", SEALKIT_CHECK_FAILED, true,
 			  "signed %s, outside the seal's validity (%s to %s)", t0,
 			  fmt_time(a->t, t1, sizeof t1), fmt_time(b->t, t2, sizeof t2));
@@ -386,7 +396,7 @@ static void check_times(vctx *v, const sealkit_stamp *st, X509 *signer)
 	if (!signer || !sk_cert_validity(signer, &nb, &na))
 		add_check(v, "signing-time-in-cert-validity", SEALKIT_CHECK_FAILED, true,
 			  "the signer certificate's validity is unreadable");
-	else if (t->t < nb || t->t > na)
+	else if (when < nb || when > na)
 		add_check(v, "signing-time-in-cert-validity", SEALKIT_CHECK_FAILED, true,
 			  "signed %s, outside the signer certificate's validity (%s to %s)", t0,
 			  fmt_time(nb, t1, sizeof t1), fmt_time(na, t2, sizeof t2));

@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -85,7 +86,19 @@ bool cli_write_file(const char *path, const void *data, size_t len)
 		cli_error("%s: cannot create: %s", path, strerror(errno));
 		return false;
 	}
-	bool ok = fwrite(data, 1, len, f) == len;
+	/* Large outputs go out in pieces, with a progress bar on a terminal. */
+	cli_progress bar;
+	char what[PATH_MAX + 16];
+	snprintf(what, sizeof what, "writing %s", path);
+	cli_progress_start(&bar, what);
+	bool ok = true;
+	for (size_t done = 0; ok && done < len;) {
+		size_t n = len - done < ((size_t)4 << 20) ? len - done : ((size_t)4 << 20);
+		ok = fwrite((const unsigned char *)data + done, 1, n, f) == n;
+		done += n;
+		cli_progress_update(&bar, done, len);
+	}
+	cli_progress_done(&bar);
 	if (fclose(f) != 0)
 		ok = false;
 	if (!ok)
@@ -309,4 +322,176 @@ bool cli_is_ofd(const char *path)
 	size_t r = fread(magic, 1, 4, f);
 	fclose(f);
 	return r == 4 && !memcmp(magic, "PK\x03\x04", 4);
+}
+
+/* ---- PINs in messages and process listings ---- */
+
+/* Replaces the first `from` in s (size bytes) with `to`; true when found. */
+static bool replace_in(char *s, size_t size, const char *from, const char *to)
+{
+	char *at = strstr(s, from);
+	size_t fl = strlen(from), tl = strlen(to), rest;
+	if (!at)
+		return false;
+	rest = strlen(at + fl);
+	if ((size_t)(at - s) + tl + rest + 1 > size)
+		return false;
+	memmove(at + tl, at + fl, rest + 1);
+	memcpy(at, to, tl);
+	return true;
+}
+
+int cli_token_error(const cli_common *c, const sealkit_error *err)
+{
+	char msg[SEALKIT_MESSAGE_MAX + 256];
+	const char *from = c && c->pin ? "--pin" : cli_given_pin(c) ? "$SEALKIT_PIN" : NULL;
+	char src[64];
+	snprintf(msg, sizeof msg, "%s", err->message);
+	if (from) {
+		snprintf(src, sizeof src, "(given with %s)", from);
+		replace_in(msg, sizeof msg, "(from the caller)", src);
+	}
+	replace_in(msg, sizeof msg, "(from the PIN callback)", "(typed at the prompt)");
+	replace_in(msg, sizeof msg, "the PIN callback gave up",
+		   "no terminal to ask on; give --pin PIN or set SEALKIT_PIN");
+	replace_in(msg, sizeof msg, "or give a PIN or a PIN callback",
+		   "give --pin PIN, set SEALKIT_PIN, or run sealkit on a terminal to be asked");
+	return cli_error("%s", msg);
+}
+
+static bool is_secret_option(const char *a, size_t *value_at)
+{
+	static const char *const names[] = {"--pin", "--so-pin"};
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+		size_t n = strlen(names[i]);
+		if (!strncmp(a, names[i], n) && (a[n] == '\0' || a[n] == '=')) {
+			*value_at = a[n] ? n + 1 : 0;
+			return true;
+		}
+	}
+	return false;
+}
+
+void cli_hide_secrets(int argc, char **argv)
+{
+	/* The copies live until exit, like argv (held here, not leaked). */
+	static char *copies[16];
+	size_t n_copies = 0;
+	for (int i = 1; i < argc && n_copies < sizeof copies / sizeof copies[0]; i++) {
+		size_t at;
+		if (!strcmp(argv[i], "--"))
+			break;
+		if (!is_secret_option(argv[i], &at))
+			continue;
+		int k = at ? i : i + 1; /* the argument holding the value */
+		if (k >= argc)
+			break;
+		char *copy = strdup(argv[k]);
+		if (!copy)
+			continue;
+		/* Blank the value in place: the kernel shows this memory. */
+		size_t off = at ? at : 0;
+		memset(argv[k] + off, 'x', strlen(argv[k] + off));
+		argv[k] = copies[n_copies++] = copy;
+		i = k;
+	}
+}
+
+/* ---- progress bar ---- */
+
+static double seconds_between(const struct timespec *a, const struct timespec *b)
+{
+	return (double)(b->tv_sec - a->tv_sec) + (double)(b->tv_nsec - a->tv_nsec) / 1e9;
+}
+
+void cli_progress_format(char *buf, size_t size, const char *what, uint64_t done, uint64_t total,
+			 int width)
+{
+	char count[64];
+	if (total)
+		snprintf(count, sizeof count, " %3d%%  %.1f/%.1f MB",
+			 (int)(done >= total ? 100 : done * 100 / total), (double)done / 1e6,
+			 (double)total / 1e6);
+	else
+		snprintf(count, sizeof count, "  %.1f MB", (double)done / 1e6);
+	if (width < 20)
+		width = 20;
+	/* what [bar] count, the name shortened to leave a bar of 10 or more. */
+	int wl = (int)strlen(what), cl = (int)strlen(count);
+	int bar = total ? width - 1 - cl - 3 - wl : 0;
+	if (total && bar < 10) {
+		wl -= 10 - bar;
+		if (wl < 0)
+			wl = 0;
+		bar = width - 1 - cl - 3 - wl;
+		if (bar < 0)
+			bar = 0;
+	}
+	size_t u = (size_t)snprintf(buf, size, "%.*s", wl, what);
+	if (total && u + (size_t)bar + 4 < size) {
+		int fill =
+		    (int)(done >= total ? bar : (int)((double)bar * (double)done / (double)total));
+		buf[u++] = ' ';
+		buf[u++] = '[';
+		for (int i = 0; i < bar; i++)
+			buf[u++] = i < fill ? '#' : '.';
+		buf[u++] = ']';
+		buf[u] = '\0';
+	}
+	if (u < size)
+		snprintf(buf + u, size - u, "%s", count);
+}
+
+void cli_progress_start(cli_progress *p, const char *what)
+{
+	memset(p, 0, sizeof *p);
+	p->what = what;
+	p->tty = isatty(STDERR_FILENO) == 1;
+	p->last_permille = -1;
+}
+
+static int term_width(void)
+{
+	struct winsize ws;
+	if (ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
+		return ws.ws_col;
+	const char *c = getenv("COLUMNS");
+	return c && atoi(c) > 0 ? atoi(c) : 80;
+}
+
+void cli_progress_update(void *data, uint64_t done, uint64_t total)
+{
+	cli_progress *p = data;
+	if (!p || !p->tty)
+		return;
+	/* Small work shows nothing (total unknown: once past the limit). */
+	if (total ? total <= CLI_PROGRESS_MIN : done <= CLI_PROGRESS_MIN)
+		return;
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	int permille = total ? (int)(done >= total ? 1000 : done * 1000 / total) : -1;
+	bool end = total && done >= total;
+	/* At most ten redraws a second, and only when the bar moved. */
+	if (p->shown && !end &&
+	    (seconds_between(&p->last, &now) < 0.1 || (total && permille == p->last_permille)))
+		return;
+	if (p->shown && end && permille == p->last_permille)
+		return;
+	char line[512];
+	cli_progress_format(line, sizeof line, p->what, done, total, term_width() - 1);
+	fprintf(stderr, "\r%s\033[K", line);
+	fflush(stderr);
+	p->shown = true;
+	p->last = now;
+	p->last_permille = permille;
+	p->last_done = done;
+}
+
+void cli_progress_done(cli_progress *p)
+{
+	if (p && p->shown) {
+		fputc('\n', stderr);
+		fflush(stderr);
+		p->shown = false;
+	}
 }

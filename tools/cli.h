@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <time.h>
 
@@ -55,6 +56,35 @@ void cli_token_options(const cli_common *c, sealkit_token_options *o);
 const char *cli_given_pin(const cli_common *c);
 /* Prompts on the terminal without echo; false when there is no terminal. */
 bool cli_prompt_secret(const char *prompt, char *buf, size_t size);
+/* Prints a libsealkit error from opening a token or logging in, saying
+ * where the PIN came from (--pin, $SEALKIT_PIN or the prompt) and what to
+ * do when none was given; returns 2. */
+int cli_token_error(const cli_common *c, const sealkit_error *err);
+/* Moves the values of --pin/--so-pin (and --pin=...) out of argv and blanks
+ * them there, so that process listings (/proc/PID/cmdline, ps) never show
+ * a PIN. Called once by main() before a command parses its options. */
+void cli_hide_secrets(int argc, char **argv);
+
+/* ---- progress bar on stderr for long hashing or writing ----
+ * Shown only when stderr is a terminal and the work is over
+ * CLI_PROGRESS_MIN bytes. cli_progress_update is a sealkit_progress_fn. */
+#define CLI_PROGRESS_MIN (50ull * 1024 * 1024)
+typedef struct cli_progress {
+	const char *what; /* "hashing doc.bin" */
+	bool tty;         /* stderr is a terminal */
+	bool shown;       /* a bar is on the screen */
+	int last_permille;
+	uint64_t last_done;
+	struct timespec last;
+} cli_progress;
+void cli_progress_start(cli_progress *p, const char *what);
+void cli_progress_update(void *p, uint64_t done, uint64_t total);
+/* Ends the bar's line (when one was shown). */
+void cli_progress_done(cli_progress *p);
+/* One line of the bar, without "\r", at most width columns: "what
+ * [#####.....]  42%  25.2/60.0 MB" (total 0: no bar, only the count). */
+void cli_progress_format(char *buf, size_t size, const char *what, uint64_t done, uint64_t total,
+			 int width);
 
 /* "YYYY-MM-DD" or "YYYY-MM-DDTHH:MM:SSZ" (UTC). */
 bool cli_parse_date(const char *s, time_t *t);

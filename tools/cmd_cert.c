@@ -6,24 +6,28 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
+
 #include "cli.h"
 
 static void help(void)
 {
 	printf("Usage: sealkit cert issue --key URI --subject DN --days N\n"
-	       "         ( --self-signed | --ca-cert FILE --ca-key-uri URI ) [--ca]\n"
-	       "         [--pin PIN] [--module PATH] -o CERT.pem\n\n"
+	       "         ( --self-signed | --ca-cert FILE ( --ca-key FILE | --ca-key-uri URI ) )\n"
+	       "         [--ca] [--pin PIN] [--module PATH] -o CERT.pem\n\n"
 	       "Issues an X.509 v3 certificate for the public key of the token key URI.\n"
 	       "SM2 keys get SM2-with-SM3 certificates. DN is written /C=CN/O=Org/CN=Name.\n"
-	       "--ca makes a CA certificate (implied by --self-signed).\n");
+	       "The CA signs with its key on a token (--ca-key-uri) or with an unencrypted\n"
+	       "private key file (--ca-key, PEM or DER). --ca makes a CA certificate\n"
+	       "(implied by --self-signed).\n");
 }
 
-static bool open_key(sealkit_module *m, const char *uri, const sealkit_token_options *to,
-		     sealkit_signer **s)
+static bool open_key(const cli_common *cc, sealkit_module *m, const char *uri,
+		     const sealkit_token_options *to, sealkit_signer **s)
 {
 	sealkit_error err = {0};
 	if (sealkit_signer_open(m, uri, to, s, &err) != SEALKIT_OK) {
-		cli_error("%s", err.message);
+		cli_token_error(cc, &err);
 		return false;
 	}
 	return true;
@@ -126,38 +130,43 @@ int cmd_cert(int argc, char **argv)
 	if (self == (ca_cert != NULL))
 		return cli_usage_error("cert",
 				       "cert issue: give either --self-signed or --ca-cert FILE");
-	if (ca_cert && !ca_key_uri) {
-		if (ca_key)
-			return cli_error("cert issue: --ca-key FILE (a key in a file) is not "
-					 "supported yet; store the CA key on a token and give "
-					 "--ca-key-uri URI");
-		return cli_usage_error("cert", "cert issue: --ca-cert needs --ca-key-uri URI");
-	}
+	if (ca_cert && !ca_key_uri == !ca_key)
+		return cli_usage_error("cert", "cert issue: --ca-cert needs either --ca-key FILE "
+					       "or --ca-key-uri URI");
+	if (self && (ca_key || ca_key_uri))
+		return cli_usage_error("cert", "cert issue: --self-signed signs with --key; "
+					       "--ca-key and --ca-key-uri go with --ca-cert");
 	if (subject[0] != '/')
 		return cli_usage_error("cert",
 				       "cert issue: write the subject as /C=CN/O=Org/CN=Name");
 
-	unsigned char *issuer_der = NULL, *der = NULL;
-	size_t issuer_len = 0, len = 0;
+	unsigned char *issuer_der = NULL, *der = NULL, *key_file = NULL;
+	size_t issuer_len = 0, len = 0, key_len = 0;
 	sealkit_module *m = NULL;
 	sealkit_signer *subj = NULL, *issuer = NULL;
 	int rc = EXIT_FAILURE_;
 	if (ca_cert && !cli_read_cert(ca_cert, &issuer_der, &issuer_len))
 		return EXIT_FAILURE_;
+	if (ca_key && !cli_read_file(ca_key, &key_file, &key_len)) {
+		free(issuer_der);
+		return EXIT_FAILURE_;
+	}
 	if (!cli_load_module(&cc, &m))
 		goto out;
 	sealkit_token_options to;
 	cli_token_options(&cc, &to);
-	if (!open_key(m, key, &to, &subj))
+	if (!open_key(&cc, m, key, &to, &subj))
 		goto out;
-	if (ca_key_uri && !open_key(m, ca_key_uri, &to, &issuer))
+	if (ca_key_uri && !open_key(&cc, m, ca_key_uri, &to, &issuer))
 		goto out;
 	sealkit_cert_request req = {.subject = subject, .days = (int)days, .ca = self || ca};
 	req.subject_spki.data = sealkit_signer_public_key(subj, &req.subject_spki.len);
 	sealkit_bytes ib = {issuer_der, issuer_len};
 	sealkit_error err = {0};
-	if (sealkit_cert_issue(&req, issuer ? issuer : subj, issuer ? &ib : NULL, &der, &len,
-			       &err) != SEALKIT_OK) {
+	sealkit_bytes kb = {key_file, key_len};
+	if ((key_file ? sealkit_cert_issue_with_key(&req, &kb, &ib, &der, &len, &err)
+		      : sealkit_cert_issue(&req, issuer ? issuer : subj, issuer ? &ib : NULL, &der,
+					   &len, &err)) != SEALKIT_OK) {
 		cli_error("%s", err.message);
 		goto out;
 	}
@@ -168,6 +177,10 @@ int cmd_cert(int argc, char **argv)
 out:
 	free(der);
 	free(issuer_der);
+	if (key_file) {
+		OPENSSL_cleanse(key_file, key_len);
+		free(key_file);
+	}
 	sealkit_signer_free(subj);
 	sealkit_signer_free(issuer);
 	if (m)

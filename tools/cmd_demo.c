@@ -11,6 +11,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <sealkit/ofd.h>
+
 #include "cli.h"
 
 #define DEMO_PIN    "11223344"
@@ -31,7 +33,8 @@ static void help(void)
 	       "Runs the main job end to end on a fresh soft token in DIR (default: a new\n"
 	       "temporary directory): initialise a token, generate maker and signer SM2 keys,\n"
 	       "issue their certificates from a demo CA, make a seal with a picture, stamp a\n"
-	       "text file, verify both, and print what it made and where.\n");
+	       "text file and a one-page OFD document, verify them, and print what it made\n"
+	       "and where.\n");
 }
 
 static char dir[1024];
@@ -101,6 +104,7 @@ int cmd_demo(int argc, char **argv)
 			return cli_error("cannot make a temporary directory: %s", strerror(errno));
 	}
 	char tokens[1100], ca[1100], signer[1100], pic[1100], seal[1100], doc[1100], stamp[1100];
+	char ofd[1100], ofd_out[1100];
 	in_dir(tokens, sizeof tokens, "tokens");
 	if (mkdir(tokens, 0700) != 0 && errno != EEXIST)
 		return cli_error("%s: cannot create: %s", tokens, strerror(errno));
@@ -118,6 +122,8 @@ int cmd_demo(int argc, char **argv)
 	in_dir(seal, sizeof seal, "seal.esl");
 	in_dir(doc, sizeof doc, "contract.txt");
 	in_dir(stamp, sizeof stamp, "contract.txt.sig");
+	in_dir(ofd, sizeof ofd, "contract.ofd");
+	in_dir(ofd_out, sizeof ofd_out, "contract-stamped.ofd");
 	const char *maker_uri = "pkcs11:token=sealkit%20demo;object=maker;type=private";
 	const char *signer_uri = "pkcs11:token=sealkit%20demo;object=signer;type=private";
 	static const char text[] = "Contract No. 2024-001\nBetween A and B.\n"
@@ -129,6 +135,10 @@ int cmd_demo(int argc, char **argv)
 
 	if (!cli_write_file(doc, text, sizeof text - 1))
 		return EXIT_FAILURE_;
+	/* The same text as a one-page OFD document. */
+	sealkit_error oe = {0};
+	if (sealkit_ofd_make_text(ofd, text, &oe) != SEALKIT_OK)
+		return cli_error("%s: %s", ofd, oe.message);
 	/* The seal's picture: drawn, or a plain red square when no CJK font
 	 * is installed. */
 	if (run("draw the seal imprint", "seal", "draw", "--name", "示例科技有限公司", "--text",
@@ -154,12 +164,16 @@ int cmd_demo(int argc, char **argv)
 		"official", "--picture", pic, "--size", "40x40", "--valid-from", from, "--valid-to",
 		to, "-o", seal, NULL) ||
 	    run("stamp a text file", "stamp", "--seal", seal, "--key", signer_uri, "--in", doc,
-		"-o", stamp, NULL))
+		"-o", stamp, NULL) ||
+	    run("stamp the OFD document (page 1, lower right)", "stamp", "--seal", seal, "--key",
+		signer_uri, "--in", ofd, "-o", ofd_out, NULL))
 		return cli_error("demo: a step failed (see above); the files so far are in %s",
 				 dir);
 	int v1 = run("verify the seal", "verify", "--strict", "--trust", ca, seal, NULL);
 	int v2 =
 	    run("verify the stamp", "verify", "--strict", "--trust", ca, "--doc", doc, stamp, NULL);
+	int v3 = run("verify the stamped OFD document", "verify", "--strict", "--trust", ca, ofd_out,
+		     NULL);
 	printf("\n== what the demo made (in %s)\n", dir);
 	printf("  soft token      %s (token '%s', user PIN %s)\n", tokens, DEMO_TOKEN, DEMO_PIN);
 	printf("  demo CA         %s\n", ca);
@@ -168,8 +182,11 @@ int cmd_demo(int argc, char **argv)
 	printf("  seal            %s: %s\n", seal, v1 == 0 ? "VALID" : "INVALID");
 	printf("  document        %s\n", doc);
 	printf("  stamp           %s: %s\n", stamp, v2 == 0 ? "VALID" : "INVALID");
-	printf("  OFD documents:  verified by sealkit verify; stamping them comes next\n");
+	printf("  OFD document    %s\n", ofd);
+	printf("  stamped OFD     %s: %s\n", ofd_out, v3 == 0 ? "VALID" : "INVALID");
 	printf("\nTry: SEALKIT_TOKEN_DIR=%s sealkit token objects --token '%s'\n", tokens,
 	       DEMO_TOKEN);
-	return v1 == 0 && v2 == 0 ? EXIT_OK : (v1 == 1 || v2 == 1 ? EXIT_INVALID : EXIT_FAILURE_);
+	return v1 == 0 && v2 == 0 && v3 == 0
+		   ? EXIT_OK
+		   : (v1 == 1 || v2 == 1 || v3 == 1 ? EXIT_INVALID : EXIT_FAILURE_);
 }

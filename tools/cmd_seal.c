@@ -151,7 +151,7 @@ static int do_create(seal_args *a)
 	sealkit_token_options topts;
 	cli_token_options(&a->common, &topts);
 	if (sealkit_signer_open(m, a->maker_key, &topts, &maker, &err) != SEALKIT_OK) {
-		cli_error("%s", err.message);
+		cli_token_error(&a->common, &err);
 		goto out;
 	}
 	sealkit_seal_fields f = {.vid = a->vid ? a->vid : "sealkit",

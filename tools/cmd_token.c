@@ -219,14 +219,14 @@ int cmd_token(int argc, char **argv)
 		char *uri = NULL;
 		if (sealkit_token_keygen(m, a.token, a.label, a.type, id, id_len, &to, &uri,
 					 &err) != SEALKIT_OK)
-			rc = cli_error("%s", err.message);
+			rc = cli_token_error(&a.common, &err);
 		else
 			printf("%s\n", uri);
 		free(uri);
 	} else if (is_import) {
 		if (sealkit_token_import_cert(m, a.token, a.label, der, der_len, id, id_len, &to,
 					      &err) != SEALKIT_OK)
-			rc = cli_error("%s", err.message);
+			rc = cli_token_error(&a.common, &err);
 		else
 			printf("stored certificate '%s' on token '%s'\n", a.label, a.token);
 	} else {
@@ -234,7 +234,7 @@ int cmd_token(int argc, char **argv)
 		size_t n = 0;
 		int li = 0;
 		if (sealkit_token_objects(m, a.token, &to, &o, &n, &li, &err) != SEALKIT_OK) {
-			rc = cli_error("%s", err.message);
+			rc = cli_token_error(&a.common, &err);
 		} else {
 			printf("token '%s': %zu object%s%s\n", a.token, n, n == 1 ? "" : "s",
 			       li ? "" : " (not logged in: public objects only)");

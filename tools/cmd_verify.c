@@ -146,7 +146,15 @@ int cmd_verify(int argc, char **argv)
 	size_t len = 0;
 	sealkit_report *r = NULL;
 	sealkit_error err = {0};
-	sealkit_verify_options vo = {.flags = flags, .trust_files = trust, .n_trust = n_trust};
+	cli_progress bar;
+	char what[512];
+	snprintf(what, sizeof what, "hashing %s", doc ? doc : file);
+	cli_progress_start(&bar, what);
+	sealkit_verify_options vo = {.flags = flags,
+				     .trust_files = trust,
+				     .n_trust = n_trust,
+				     .progress = cli_progress_update,
+				     .progress_data = &bar};
 	sealkit_document d = {.path = doc};
 
 	for (size_t i = 0; i < n_trust; i++)
@@ -164,9 +172,11 @@ int cmd_verify(int argc, char **argv)
 		goto out;
 	if (ofd ? sealkit_verify_ofd(file, &vo, &r, &err) != SEALKIT_OK
 		: sealkit_verify_auto(data, len, doc ? &d : NULL, &vo, &r, &err) != SEALKIT_OK) {
+		cli_progress_done(&bar);
 		cli_error("%s: %s", file, err.message);
 		goto out;
 	}
+	cli_progress_done(&bar);
 	rc = verify_print(file, r, json);
 out:
 	sealkit_report_free(r);

@@ -45,6 +45,7 @@ int main(int argc, char **argv)
 		printf("sealkit %s\n", PACKAGE_VERSION);
 		return EXIT_OK;
 	}
+	cli_hide_secrets(argc, argv);
 	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
 		if (!strcmp(argv[1], commands[i].name)) {
 			int rc = commands[i].run(argc - 1, argv + 1);

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <openssl/evp.h>
+#include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 #include <openssl/ts.h>
@@ -296,6 +297,167 @@ static void test_stamp(void)
 	free(der);
 }
 
+/* sealkit_cert_issue_with_key: a CA whose key is in a file (PEM/DER). */
+static X509 *parse_with_id(const unsigned char *der, size_t len, const char *id)
+{
+	const unsigned char *p = der;
+	X509 *x = d2i_X509(NULL, &p, (long)len);
+	if (!x || !id)
+		return x;
+	ASN1_OCTET_STRING *o = ASN1_OCTET_STRING_new();
+	if (!o)
+		return x;
+	ASN1_OCTET_STRING_set(o, (const unsigned char *)id, (int)strlen(id));
+	X509_set0_distinguishing_id(x, o);
+	return x;
+}
+
+static unsigned char *issue_with_key(const unsigned char *spki, size_t spki_len, const char *dn,
+				     const sealkit_bytes *key, const sealkit_bytes *by_cert,
+				     int ca, size_t *len, sealkit_status want)
+{
+	sealkit_cert_request r = {.subject = dn, .days = 30, .ca = ca, .subject_spki = {spki, spki_len}};
+	sealkit_error err = {0};
+	unsigned char *der = NULL;
+	CU_ASSERT_EQUAL(sealkit_cert_issue_with_key(&r, key, by_cert, &der, len, &err), want);
+	if (want != SEALKIT_OK) {
+		CU_ASSERT_PTR_NULL(der);
+		CU_ASSERT(err.message[0] != '\0');
+	}
+	return der;
+}
+
+static void test_certificates_key_file(void)
+{
+	EVP_PKEY *k = EVP_PKEY_Q_keygen(NULL, NULL, "SM2");
+	EVP_PKEY *ec = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+	CU_ASSERT_FATAL(k && ec);
+	BIO *b = BIO_new(BIO_s_mem());
+	CU_ASSERT_FATAL(PEM_write_bio_PrivateKey(b, k, NULL, NULL, 0, NULL, NULL) == 1);
+	char *pem;
+	long pem_len = BIO_get_mem_data(b, &pem);
+	sealkit_bytes key = {(const unsigned char *)pem, (size_t)pem_len};
+	unsigned char *spki = NULL, *kder = NULL, *ecspki = NULL, *ecder = NULL;
+	int spki_len = i2d_PUBKEY(k, &spki), kder_len = i2d_PrivateKey(k, &kder);
+	int ecspki_len = i2d_PUBKEY(ec, &ecspki), ecder_len = i2d_PrivateKey(ec, &ecder);
+	CU_ASSERT_FATAL(spki_len > 0 && kder_len > 0 && ecspki_len > 0 && ecder_len > 0);
+
+	/* Self-signed CA from the PEM key, then the token signer's certificate. */
+	size_t ca_l = 0, ee_l = 0, ee2_l = 0;
+	unsigned char *ca = issue_with_key(spki, (size_t)spki_len, "/C=CN/O=file/CN=File CA", &key,
+					   NULL, 1, &ca_l, SEALKIT_OK);
+	CU_ASSERT_FATAL(ca != NULL);
+	sealkit_bytes cab = {ca, ca_l};
+	size_t sp_len;
+	const unsigned char *sp = sealkit_signer_public_key(signer, &sp_len);
+	unsigned char *ee = issue_with_key(sp, sp_len, "/CN=张三", &key, &cab, 0, &ee_l, SEALKIT_OK);
+	/* DER keys too. */
+	sealkit_bytes kd = {kder, (size_t)kder_len};
+	unsigned char *ee2 = issue_with_key(sp, sp_len, "/CN=DER", &kd, &cab, 0, &ee2_l, SEALKIT_OK);
+	CU_ASSERT_FATAL(ee && ee2);
+	/* SM2-with-SM3 under the ID 1234567812345678, and no other ID. */
+	X509 *xca = parse_with_id(ca, ca_l, "1234567812345678");
+	X509 *xee = parse_with_id(ee, ee_l, "1234567812345678");
+	X509 *xee2 = parse_with_id(ee2, ee2_l, "1234567812345678");
+	X509 *xbad = parse_with_id(ee, ee_l, "1234567812345679");
+	CU_ASSERT_FATAL(xca && xee && xee2 && xbad);
+	CU_ASSERT_EQUAL(X509_get_signature_nid(xee), NID_SM2_with_SM3);
+	CU_ASSERT_EQUAL(X509_verify(xca, X509_get0_pubkey(xca)), 1);
+	CU_ASSERT_EQUAL(X509_verify(xee, X509_get0_pubkey(xca)), 1);
+	CU_ASSERT_EQUAL(X509_verify(xee2, X509_get0_pubkey(xca)), 1);
+	CU_ASSERT_NOT_EQUAL(X509_verify(xbad, X509_get0_pubkey(xca)), 1);
+	CU_ASSERT_EQUAL(X509_check_issued(xca, xee), X509_V_OK);
+	CU_ASSERT_EQUAL(X509_check_ca(xca), 1);
+	CU_ASSERT_EQUAL(X509_check_ca(xee), 0);
+	X509_free(xca);
+	X509_free(xee);
+	X509_free(xee2);
+	X509_free(xbad);
+
+	/* EC keys sign ECDSA-with-SHA256. */
+	size_t ecca_l = 0;
+	sealkit_bytes eck = {ecder, (size_t)ecder_len};
+	unsigned char *ecca = issue_with_key(ecspki, (size_t)ecspki_len, "/CN=EC CA", &eck, NULL,
+					     1, &ecca_l, SEALKIT_OK);
+	X509 *xec = ecca ? parse_with_id(ecca, ecca_l, NULL) : NULL;
+	CU_ASSERT_FATAL(xec != NULL);
+	CU_ASSERT_EQUAL(X509_get_signature_nid(xec), NID_ecdsa_with_SHA256);
+	CU_ASSERT_EQUAL(X509_verify(xec, ec), 1);
+	X509_free(xec);
+
+	/* Refused: a key that is not the CA certificate's, a self-signed
+	 * certificate for another key, a file that holds no key. */
+	size_t l;
+	issue_with_key(sp, sp_len, "/CN=x", &eck, &cab, 0, &l, SEALKIT_ERR_ARGS);
+	issue_with_key(sp, sp_len, "/CN=x", &key, NULL, 1, &l, SEALKIT_ERR_ARGS);
+	sealkit_bytes junk = {(const unsigned char *)"-----BEGIN NOTHING-----\n", 24};
+	issue_with_key(sp, sp_len, "/CN=x", &junk, &cab, 0, &l, SEALKIT_ERR_FORMAT);
+
+	free(ca);
+	free(ee);
+	free(ee2);
+	free(ecca);
+	OPENSSL_free(spki);
+	OPENSSL_free(kder);
+	OPENSSL_free(ecspki);
+	OPENSSL_free(ecder);
+	BIO_free(b);
+	EVP_PKEY_free(k);
+	EVP_PKEY_free(ec);
+}
+
+/* Progress callbacks of stamping and of verifying data-hash. */
+typedef struct progress_seen {
+	int calls;
+	uint64_t last_done, last_total;
+	bool monotonic;
+} progress_seen;
+
+static void on_progress(void *data, uint64_t done, uint64_t total)
+{
+	progress_seen *p = data;
+	if (done < p->last_done)
+		p->monotonic = false;
+	p->calls++;
+	p->last_done = done;
+	p->last_total = total;
+}
+
+static void test_progress(void)
+{
+	struct stat sb;
+	CU_ASSERT_FATAL(stat(docpath, &sb) == 0 && seal != NULL);
+	progress_seen made = {.monotonic = true}, checked = {.monotonic = true};
+	sealkit_stamp_request q = {.seal = {seal, seal_len},
+				   .document = {.path = docpath},
+				   .progress = on_progress,
+				   .progress_data = &made};
+	sealkit_bytes sc = {signer_cert, signer_len};
+	unsigned char *der = NULL;
+	size_t len;
+	sealkit_error err = {0};
+	CU_ASSERT_EQUAL_FATAL(sealkit_stamp_make(&q, signer, &sc, &der, &len, &err), SEALKIT_OK);
+	CU_ASSERT(made.calls >= 1 && made.monotonic);
+	CU_ASSERT_EQUAL(made.last_done, (uint64_t)sb.st_size);
+	CU_ASSERT_EQUAL(made.last_total, (uint64_t)sb.st_size);
+
+	sealkit_verify_options o = {.progress = on_progress, .progress_data = &checked};
+	sealkit_document d = {.path = docpath};
+	sealkit_report *r = NULL;
+	CU_ASSERT_EQUAL_FATAL(sealkit_verify_stamp(der, len, &d, &o, &r, &err), SEALKIT_OK);
+	CU_ASSERT(r->valid);
+	CU_ASSERT(checked.calls >= 1 && checked.monotonic);
+	CU_ASSERT_EQUAL(checked.last_done, (uint64_t)sb.st_size);
+	CU_ASSERT_EQUAL(checked.last_total, (uint64_t)sb.st_size);
+	sealkit_report_free(r);
+	/* No document: no hashing, no calls. */
+	checked.calls = 0;
+	CU_ASSERT_EQUAL_FATAL(sealkit_verify_stamp(der, len, NULL, &o, &r, &err), SEALKIT_OK);
+	CU_ASSERT_EQUAL(checked.calls, 0);
+	sealkit_report_free(r);
+	free(der);
+}
+
 static void test_refusals(void)
 {
 	sealkit_stamp_request q = {.seal = {seal, seal_len}, .document = {.path = docpath}};
@@ -536,6 +698,8 @@ void register_tests(void)
 	harness_test(s, "certificates issued on the token", test_certificates);
 	harness_test(s, "seal: strict, chains, tamper, asn1parse", test_seal);
 	harness_test(s, "stamp of a 1 MB file: strict, changed document", test_stamp);
+	harness_test(s, "certificates issued with a CA key file", test_certificates_key_file);
+	harness_test(s, "progress of hashing: stamp and data-hash", test_progress);
 	harness_test(s, "refused stamps", test_refusals);
 	harness_test(s, "wrong algorithm OID: default vs lenient", test_lenient);
 	harness_test(s, "seal with a certificate digest list", test_digest_list);

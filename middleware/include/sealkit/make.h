@@ -30,8 +30,7 @@ sealkit_status sealkit_seal_make(const sealkit_seal_fields *fields, sealkit_sign
 typedef int (*sealkit_timestamp_fn)(void *data, const unsigned char *sig_value, size_t len,
 				    unsigned char **token, size_t *token_len);
 
-/* Progress of hashing the document: bytes done, total (0: unknown). */
-typedef void (*sealkit_progress_fn)(void *data, uint64_t done, uint64_t total);
+/* sealkit_progress_fn (progress of hashing the document) is in sealkit/verify.h. */
 
 typedef struct sealkit_stamp_request {
 	sealkit_bytes seal;        /* the V4 SESeal to stamp with */
@@ -70,6 +69,16 @@ typedef struct sealkit_cert_request {
 sealkit_status sealkit_cert_issue(const sealkit_cert_request *req, sealkit_signer *issuer,
 				  const sealkit_bytes *issuer_cert, unsigned char **der,
 				  size_t *len, sealkit_error *err);
+
+/* The same, signed in software with the issuer's private key issuer_key
+ * (PEM, PKCS#8 or traditional, or DER; not encrypted), which must be the
+ * key of issuer_cert (NULL: self-signed, the key of subject_spki). SM2 keys
+ * sign SM2-with-SM3 with the ID 1234567812345678, EC keys ECDSA with
+ * SHA-256/384/512, RSA keys SHA-256 with PKCS#1 v1.5. */
+sealkit_status sealkit_cert_issue_with_key(const sealkit_cert_request *req,
+					   const sealkit_bytes *issuer_key,
+					   const sealkit_bytes *issuer_cert, unsigned char **der,
+					   size_t *len, sealkit_error *err);
 
 #ifdef __cplusplus
 }

@@ -19,8 +19,12 @@
 #define SEALKIT_OFD_H
 
 #include <stddef.h>
+#include <time.h>
 
+#include <sealkit/make.h>
+#include <sealkit/seal.h>
 #include <sealkit/status.h>
+#include <sealkit/token.h>
 #include <sealkit/verify.h>
 
 #ifdef __cplusplus
@@ -47,6 +51,55 @@ sealkit_status sealkit_verify_ofd_mem(const void *data, size_t len,
 /* Whether bytes look like a ZIP (a local header or, after leading bytes,
  * an end-of-central-directory record). */
 int sealkit_is_zip(const void *data, size_t len);
+
+/* ---- stamping (ofdstamp.c) -------------------------------------------------
+ *
+ * sealkit_ofd_stamp adds one seal signature (Type="Seal") to the first
+ * document of the package `in` and writes the result to `out`, as
+ * spec/seal-format.md sections 7 and 9 say: Doc_N/Signs/Sign_K/Seal.esl (the
+ * seal), Signature.xml (References CheckMethod 1.2.156.10197.1.401 with
+ * absolute FileRefs, SignatureMethod 1.2.156.10197.1.501, the StampAnnot)
+ * and SignedValue.dat (a V4 SES_Signature whose dataHash is SM3 of those
+ * exact Signature.xml bytes and whose propertyInfo is its absolute path),
+ * listed in Signatures.xml (made, with the reference from OFD.xml, when the
+ * document has none).
+ *
+ * Protected are every file of the result but the new Signature.xml and
+ * SignedValue.dat and, by default ("continue signing"), Signatures.xml, so
+ * later signatures leave this one valid. A document whose existing
+ * signature protects Signatures.xml (and still verifies against it) is
+ * refused: a new signature would break that one.
+ *
+ * `in` is only read. `out` appears complete or not at all: it is written
+ * to a temporary file in its directory, synced and renamed into place.
+ * Entries signing does not touch are copied as they are stored (the same
+ * compressed bytes, CRC and time). Hostile packages are refused as by
+ * sealkit_verify_ofd. The signer must hold an SM2 key whose certificate
+ * the seal lists. */
+
+/* Protect Signatures.xml too ("whole protected"; blocks later signatures). */
+#define SEALKIT_OFD_PROTECT_ALL 0x1u
+
+typedef struct sealkit_ofd_stamp_options {
+	sealkit_bytes seal;              /* the V4 SESeal (DER), written as Seal.esl */
+	const sealkit_bytes *signer_cert; /* NULL: the certificate stored with the key */
+	unsigned page;                   /* 1-based page number; 0: 1 */
+	int has_position;                /* 0: the page's lower right */
+	double x, y;                     /* the stamp's top-left corner, mm from the page's top-left */
+	double width, height;            /* mm; 0: the seal picture's size (40 when it has none) */
+	unsigned flags;                  /* SEALKIT_OFD_* */
+	time_t time;                     /* signing time; 0: now */
+	const char *property_info;       /* NULL: the absolute path of Signature.xml */
+	const char *provider;            /* ProviderName; NULL: "sealkit" */
+} sealkit_ofd_stamp_options;
+
+sealkit_status sealkit_ofd_stamp(const char *in, const char *out,
+				 const sealkit_ofd_stamp_options *opts, sealkit_signer *signer,
+				 sealkit_error *err);
+
+/* Writes a small valid one-page (A4) OFD document showing text (UTF-8;
+ * one text line per line), atomically as above. */
+sealkit_status sealkit_ofd_make_text(const char *path, const char *text, sealkit_error *err);
 
 #ifdef __cplusplus
 }

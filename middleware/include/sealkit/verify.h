@@ -22,6 +22,7 @@
 #define SEALKIT_VERIFY_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <time.h>
 
 #include <sealkit/status.h>
@@ -67,11 +68,16 @@ typedef struct sealkit_report {
 	size_t n_items;
 } sealkit_report;
 
+/* Progress of hashing a document: bytes done, total (0: unknown). */
+typedef void (*sealkit_progress_fn)(void *data, uint64_t done, uint64_t total);
+
 typedef struct sealkit_verify_options {
 	unsigned flags;                 /* SEALKIT_VERIFY_* */
 	const char *const *trust_files; /* CA certificates (PEM, may hold several, or DER) */
 	size_t n_trust;
 	time_t now;                     /* "now" for notes on expiry; 0: the clock */
+	sealkit_progress_fn progress;   /* optional: hashing the document for data-hash */
+	void *progress_data;
 } sealkit_verify_options;
 
 /* Reads up to len bytes of a stream; returns the count, 0 at the end, -1
