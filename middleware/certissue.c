@@ -283,6 +283,9 @@ static sealkit_status issue(const sealkit_cert_request *req, sealkit_signer *iss
 		ASN1_OBJECT_free(oid);
 		goto fail;
 	}
+	/* OpenSSL 3.0 has no setter for the TBS signature algorithm outside
+	 * X509_sign; the certificate is ours and not yet encoded, so writing
+	 * the field through the getter's pointer is sound. */
 	if (!X509_ALGOR_copy((X509_ALGOR *)X509_get0_tbs_sigalg(x), alg))
 		goto fail;
 	if ((tbs_len = i2d_re_X509_tbs(x, &tbs)) <= 0 || (alg_len = i2d_X509_ALGOR(alg, &algder)) <= 0)

@@ -8,7 +8,9 @@ PACKAGES=(
 	libssl-dev libp11-kit-dev libtasn1-6-dev libtasn1-bin libsqlite3-dev libcunit1-dev
 	libzip-dev libxml2-dev
 	sqlite3 opensc gnutls-bin p11-kit libnss3-tools openssl softhsm2 clang
-	libcairo2-dev libfontconfig-dev fonts-wqy-zenhei
+	libcairo2-dev libfontconfig-dev fonts-wqy-zenhei fontconfig
+	# tools the tests call: JSON and byte edits, OFD members, the man page
+	python3 unzip man-db
 )
 
 missing=()
