@@ -696,6 +696,10 @@ static bool hidden(sk_object *o, CK_ATTRIBUTE_TYPE type)
 CK_RV object_get_attributes(sk_object *o, CK_ATTRIBUTE *tmpl, CK_ULONG count)
 {
 	CK_RV result = CKR_OK;
+	/* Readable secret values (non-sensitive, extractable keys) come from a
+	 * copy: a logout may wipe the object's own at any time. */
+	attr_set sec = ATTR_SET_INIT;
+	bool have_sec = false;
 	for (CK_ULONG i = 0; i < count; i++) {
 		CK_ATTRIBUTE *a = &tmpl[i];
 		CK_RV rv = CKR_OK;
@@ -705,17 +709,30 @@ CK_RV object_get_attributes(sk_object *o, CK_ATTRIBUTE *tmpl, CK_ULONG count)
 		void *conv = NULL;
 		if (hidden(o, a->type)) {
 			rv = CKR_ATTRIBUTE_SENSITIVE;
+		} else if (attr_is_secret(o->cls, o->key_type, a->type) &&
+			   !attrs_has(&o->attrs, a->type)) {
+			if (!have_sec && (rv = object_secret_copy(o, &sec)) != CKR_OK) {
+				result = rv;
+				goto out;
+			}
+			have_sec = true;
+			v = attrs_get(&sec, a->type, &len);
+			if (!v)
+				rv = CKR_ATTRIBUTE_TYPE_INVALID;
 		} else {
-			rv = object_value(o, a->type, &v, &len);
-			if (rv != CKR_OK)
-				return rv;
+			if ((rv = object_value(o, a->type, &v, &len)) != CKR_OK) {
+				result = rv;
+				goto out;
+			}
 			if (!v)
 				rv = CKR_ATTRIBUTE_TYPE_INVALID;
 		}
 		if (rv == CKR_OK && is_coded(a->type)) {
 			conv = len <= sizeof small ? small : malloc(len);
-			if (!conv)
-				return CKR_HOST_MEMORY;
+			if (!conv) {
+				result = CKR_HOST_MEMORY;
+				goto out;
+			}
 			len = coded_out(a->type, v, len, conv);
 			v = conv;
 		}
@@ -735,6 +752,8 @@ CK_RV object_get_attributes(sk_object *o, CK_ATTRIBUTE *tmpl, CK_ULONG count)
 				result = rv;
 		}
 	}
+out:
+	attrs_free(&sec);
 	return result;
 }
 

@@ -151,9 +151,13 @@ CK_RV soft_CopyObject(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject,
 		rv = CKR_ACTION_PROHIBITED;
 		goto out;
 	}
-	/* The copy gets a new unique ID, so its secrets are sealed anew. */
-	if ((rv = object_open_secret(o)) != CKR_OK || (rv = clone_object(o, &c)) != CKR_OK)
+	/* The copy gets a new unique ID, so its secrets are sealed anew: it
+	 * needs them open, copied in the same hold of o's lock that opens
+	 * them (a logout in another thread may forget them at any time). */
+	if ((rv = clone_object(o, &c)) != CKR_OK ||
+	    (rv = object_secret_copy(o, &c->secret)) != CKR_OK)
 		goto out;
+	c->secret_loaded = true;
 	free(c->sealed);
 	c->sealed = NULL;
 	c->sealed_len = 0;

@@ -37,32 +37,97 @@ void object_unref(sk_object *o)
 	free(o);
 }
 
-/* Opens the sealed secret attributes once; they then stay in memory (wiped
- * when the object goes) so pointers handed to the crypto layer stay valid. */
-CK_RV object_open_secret(sk_object *o)
+/* Opens the sealed secret attributes; o->lock held. They then stay in memory
+ * until the object goes or a logout forgets them. */
+static CK_RV open_locked(sk_object *o)
 {
 	CK_RV rv = CKR_OK;
-	pthread_mutex_lock(&o->lock);
 	if (!o->secret_loaded) {
 		if (o->sealed && o->token)
 			rv = token_unseal(o->token, o);
 		if (rv == CKR_OK)
 			o->secret_loaded = true;
 	}
+	return rv;
+}
+
+CK_RV object_open_secret(sk_object *o)
+{
+	pthread_mutex_lock(&o->lock);
+	CK_RV rv = open_locked(o);
 	pthread_mutex_unlock(&o->lock);
 	return rv;
 }
 
 CK_RV object_value(sk_object *o, CK_ATTRIBUTE_TYPE type, const void **value, CK_ULONG *len)
 {
+	CK_RV rv = CKR_OK;
 	*value = attrs_get(&o->attrs, type, len);
-	if (*value || !attr_is_secret(o->cls, o->key_type, type))
-		return CKR_OK;
-	CK_RV rv = object_open_secret(o);
+	/* A pointer into the secret set would dangle after a logout. */
+	if (!*value && attr_is_secret(o->cls, o->key_type, type))
+		rv = CKR_GENERAL_ERROR;
+	return rv;
+}
+
+CK_RV object_secret_get(sk_object *o, CK_ATTRIBUTE_TYPE type, void *buf, CK_ULONG cap,
+			CK_ULONG *len)
+{
+	CK_ULONG l = 0;
+	/* Opened and copied under one hold of the lock: a forget cannot come
+	 * in between. */
+	pthread_mutex_lock(&o->lock);
+	CK_RV rv = open_locked(o);
 	if (rv != CKR_OK)
-		return rv;
-	*value = attrs_get(&o->secret, type, len);
-	return CKR_OK;
+		goto out;
+	const void *v = attrs_get(&o->secret, type, &l);
+	if (!v) {
+		*len = CK_UNAVAILABLE_INFORMATION;
+		goto out;
+	}
+	*len = l;
+	if (!buf)
+		goto out;
+	if (cap < l) {
+		rv = CKR_BUFFER_TOO_SMALL;
+		goto out;
+	}
+	if (l)
+		memcpy(buf, v, l);
+out:
+	pthread_mutex_unlock(&o->lock);
+	return rv;
+}
+
+CK_RV object_secret_copy(sk_object *o, attr_set *out)
+{
+	pthread_mutex_lock(&o->lock);
+	CK_RV rv = open_locked(o);
+	if (rv == CKR_OK)
+		rv = attrs_copy(out, &o->secret);
+	pthread_mutex_unlock(&o->lock);
+	return rv;
+}
+
+void object_forget_secret(sk_object *o)
+{
+	void *cache = NULL;
+	void (*cache_free)(void *) = NULL;
+	pthread_mutex_lock(&o->lock);
+	/* Only what a login can open again: session objects and objects being
+	 * built have no sealed copy, their secrets are all there is. */
+	if (o->sealed) {
+		attrs_free(&o->secret); /* wipes */
+		o->secret_loaded = false;
+		cache = o->cache;
+		cache_free = o->cache_free;
+		o->cache = NULL;
+		o->cache_free = NULL;
+	}
+	pthread_mutex_unlock(&o->lock);
+	/* Outside the lock: drops the object's reference only; operations
+	 * holding their own keep the key until they end. */
+	if (cache && cache_free)
+		cache_free(cache);
 }
 
 CK_BBOOL object_bool(sk_object *o, CK_ATTRIBUTE_TYPE type, CK_BBOOL dflt)
@@ -84,10 +149,12 @@ CK_RV object_set_value(sk_object *o, CK_ATTRIBUTE_TYPE type, const void *value, 
 	return attrs_put(&o->attrs, type, value, len);
 }
 
-void *object_cache_get(sk_object *o)
+void *object_cache_get(sk_object *o, void (*ref)(void *))
 {
 	pthread_mutex_lock(&o->lock);
 	void *c = o->cache;
+	if (c)
+		ref(c);
 	pthread_mutex_unlock(&o->lock);
 	return c;
 }
@@ -96,7 +163,8 @@ bool object_cache_set(sk_object *o, void *cache, void (*cache_free)(void *))
 {
 	bool set = false;
 	pthread_mutex_lock(&o->lock);
-	if (!o->cache) {
+	/* Not loaded while sealed: forgotten after the caller read them. */
+	if (!o->cache && (o->secret_loaded || !o->sealed)) {
 		o->cache = cache;
 		o->cache_free = cache_free;
 		set = true;

@@ -40,6 +40,7 @@ sk_token *token_new(CK_SLOT_ID id, const char *path)
 	t->max_fails = module.cfg.max_pin_failures;
 	t->iterations = module.cfg.pin_iterations;
 	pthread_mutex_init(&t->lock, NULL);
+	pthread_mutex_init(&t->key_lock, NULL);
 	u64map_init(&t->objects);
 	u64map_init(&t->rows);
 	u64map_init(&t->index);
@@ -67,6 +68,8 @@ static void objects_clear(sk_token *t)
 	while (u64map_next(&t->objects, &pos, NULL, &v)) {
 		sk_object *o = v;
 		atomic_store(&o->destroyed, true);
+		/* An operation may keep the object a while: not its secrets. */
+		object_forget_secret(o);
 		object_unref(o);
 	}
 	u64map_free(&t->objects);
@@ -86,9 +89,24 @@ void token_free(sk_token *t)
 	if (t->st)
 		store_close(t->st);
 	OPENSSL_cleanse(t->key, sizeof t->key);
+	pthread_mutex_destroy(&t->key_lock);
 	pthread_mutex_destroy(&t->lock);
 	free(t->path);
 	free(t);
+}
+
+/* Sets the login state and token key (NULL: wipes it). t->lock held; also
+ * takes key_lock for token_unseal, which reads them under that alone. */
+static void set_login(sk_token *t, CK_USER_TYPE user, const unsigned char *key)
+{
+	pthread_mutex_lock(&t->key_lock);
+	t->login = user;
+	if (key)
+		memcpy(t->key, key, sizeof t->key);
+	else
+		OPENSSL_cleanse(t->key, sizeof t->key);
+	t->have_key = key != NULL;
+	pthread_mutex_unlock(&t->key_lock);
 }
 
 /* ---- small meta helpers ------------------------------------------------ */
@@ -390,9 +408,7 @@ CK_RV token_sync(sk_token *t)
 		/* Re-initialised by another process: everything we had is gone. */
 		if (was_initialized && memcmp(old_serial, t->serial, sizeof old_serial)) {
 			objects_clear(t);
-			t->login = SK_NOT_LOGGED_IN;
-			OPENSSL_cleanse(t->key, sizeof t->key);
-			t->have_key = false;
+			set_login(t, SK_NOT_LOGGED_IN, NULL);
 		}
 	}
 	if (!t->initialized)
@@ -591,9 +607,7 @@ CK_RV token_init(sk_token *t, const CK_UTF8CHAR *so_pin, CK_ULONG so_pin_len,
 	if ((rv = store_commit(t->st)) != CKR_OK)
 		goto out;
 	objects_clear(t);
-	t->login = SK_NOT_LOGGED_IN;
-	OPENSSL_cleanse(t->key, sizeof t->key);
-	t->have_key = false;
+	set_login(t, SK_NOT_LOGGED_IN, NULL);
 	rv = read_state(t);
 out:
 	if (blob)
@@ -612,20 +626,30 @@ CK_RV token_login(sk_token *t, CK_USER_TYPE user, const CK_UTF8CHAR *pin, CK_ULO
 	rv = verify_pin(t, user, pin, pin_len, key);
 	if (rv != CKR_OK)
 		return rv;
-	if (user != CKU_CONTEXT_SPECIFIC) {
-		memcpy(t->key, key, sizeof key);
-		t->have_key = true;
-		t->login = user;
-	}
+	if (user != CKU_CONTEXT_SPECIFIC)
+		set_login(t, user, key);
 	OPENSSL_cleanse(key, sizeof key);
 	return CKR_OK;
 }
 
+/* Forgetting happens here, with t->lock held from the state change to the
+ * last object, so no object is missed and nothing is opened again in
+ * between: token_unseal sees the key gone (key_lock) before the first
+ * object is visited. Safe against other threads because a shared object's
+ * secrets and cache are only ever used through copies or own references
+ * taken under o->lock (object.h); operations started before keep working
+ * on theirs, as PKCS#11 allows. Lock order: t->lock, o->lock, t->key_lock. */
 CK_RV token_logout(sk_token *t)
 {
-	t->login = SK_NOT_LOGGED_IN;
-	OPENSSL_cleanse(t->key, sizeof t->key);
-	t->have_key = false;
+	set_login(t, SK_NOT_LOGGED_IN, NULL);
+	size_t pos = 0;
+	void *v;
+	while (u64map_next(&t->objects, &pos, NULL, &v)) {
+		sk_object *o = v;
+		/* o->sealed is set before an object is tracked and never changes. */
+		if (o->sealed)
+			object_forget_secret(o);
+	}
 	return CKR_OK;
 }
 
@@ -884,12 +908,13 @@ CK_RV token_unseal(sk_token *t, sk_object *o)
 {
 	CK_RV rv;
 	unsigned char key[SEAL_KEY_LEN];
-	/* Copy the key under the token lock; decrypt outside it. */
-	pthread_mutex_lock(&t->lock);
+	/* Copy the key under key_lock (not t->lock: we are inside o->lock,
+	 * which token_logout takes under t->lock); decrypt outside it. */
+	pthread_mutex_lock(&t->key_lock);
 	bool have = t->have_key && t->login == CKU_USER;
 	if (have)
 		memcpy(key, t->key, sizeof key);
-	pthread_mutex_unlock(&t->lock);
+	pthread_mutex_unlock(&t->key_lock);
 	if (!have)
 		return CKR_USER_NOT_LOGGED_IN;
 	CK_ULONG uid_len;

@@ -28,7 +28,13 @@ typedef struct sk_token {
 	CK_ULONG max_fails;
 	CK_ULONG iterations;
 
-	/* Login state of this application (this process). */
+	/* Login state of this application (this process). login, key and
+	 * have_key are written with both `lock` and `key_lock` held, so either
+	 * is enough to read them. key_lock is a leaf lock: token_unseal takes
+	 * it inside an object's lock, which lets token_logout (under `lock`)
+	 * take object locks to forget opened secrets without a lock-order
+	 * inversion. */
+	pthread_mutex_t key_lock;
 	CK_USER_TYPE login;
 	unsigned char key[SEAL_KEY_LEN];
 	bool have_key;
@@ -57,6 +63,9 @@ CK_RV token_get_info(sk_token *t, CK_TOKEN_INFO *info);
 CK_RV token_init(sk_token *t, const CK_UTF8CHAR *so_pin, CK_ULONG so_pin_len,
 		 const CK_UTF8CHAR *label);
 CK_RV token_login(sk_token *t, CK_USER_TYPE user, const CK_UTF8CHAR *pin, CK_ULONG pin_len);
+/* Also wipes what the login opened: the secrets and crypto caches of token
+ * objects from sealed storage (object_forget_secret); a new login opens them
+ * again on use. t->lock held. */
 CK_RV token_logout(sk_token *t);
 CK_RV token_init_pin(sk_token *t, const CK_UTF8CHAR *pin, CK_ULONG pin_len);
 CK_RV token_set_pin(sk_token *t, const CK_UTF8CHAR *old_pin, CK_ULONG old_len,
@@ -84,7 +93,8 @@ CK_RV token_find(sk_token *t, const CK_ATTRIBUTE *tmpl, CK_ULONG count,
 		 CK_OBJECT_HANDLE **found, CK_ULONG *nfound);
 
 /* Opens the sealed secret attributes of `o` (object.c calls this with o->lock
- * held). CKR_USER_NOT_LOGGED_IN without the token key. */
+ * held; takes only t->key_lock). CKR_USER_NOT_LOGGED_IN without the token
+ * key. */
 CK_RV token_unseal(sk_token *t, sk_object *o);
 
 #endif

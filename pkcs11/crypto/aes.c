@@ -16,13 +16,15 @@
 
 CK_RV cipher_for_key(sk_object *key, sk_cmode mode, const EVP_CIPHER **out)
 {
-	const unsigned char *v;
-	size_t len;
+	CK_ULONG len;
 	sk_calg alg;
-	CK_RV rv = key_secret(key, &v, &len);
+	/* Only the length: no copy of the key needed. */
+	CK_RV rv = object_secret_get(key, CKA_VALUE, NULL, 0, &len);
 
 	if (rv != CKR_OK)
 		return rv;
+	if (len == CK_UNAVAILABLE_INFORMATION)
+		return CKR_KEY_HANDLE_INVALID;
 	if (key->key_type == CKK_AES) {
 		if (len == 16)
 			alg = CALG_AES128;
@@ -98,22 +100,29 @@ static CK_RV cipher_init(crypto_op *op, const CK_MECHANISM *mech)
 CK_RV block_ctx_init(crypto_op *op, sk_cmode mode, const unsigned char *iv, int enc)
 {
 	const EVP_CIPHER *cipher;
-	const unsigned char *key;
-	size_t key_len;
+	key_val key;
 	CK_RV rv = cipher_for_key(op->key, mode, &cipher);
 
 	if (rv != CKR_OK)
 		return rv;
-	rv = key_secret(op->key, &key, &key_len);
+	rv = key_secret(op->key, &key);
 	if (rv != CKR_OK)
-		return rv;
+		goto out;
+	rv = CKR_HOST_MEMORY;
 	op->cctx = EVP_CIPHER_CTX_new();
 	if (op->cctx == NULL)
-		return CKR_HOST_MEMORY;
-	if (!EVP_CipherInit_ex2(op->cctx, cipher, key, iv, enc, NULL) ||
+		goto out;
+	/* The key length was checked against the cipher by cipher_for_key;
+	 * a logout and new login in between open the same bytes. */
+	rv = CKR_GENERAL_ERROR;
+	if (key.len != (size_t)EVP_CIPHER_get_key_length(cipher) ||
+	    !EVP_CipherInit_ex2(op->cctx, cipher, key.v, iv, enc, NULL) ||
 	    !EVP_CIPHER_CTX_set_padding(op->cctx, 0))
-		return CKR_GENERAL_ERROR;
-	return CKR_OK;
+		goto out;
+	rv = CKR_OK;
+out:
+	key_val_free(&key);
+	return rv;
 }
 
 /* Bytes an update of in_len would output now. */
@@ -315,8 +324,8 @@ static CK_RV gcm_init(crypto_op *op, const CK_MECHANISM *mech)
 {
 	const CK_GCM_PARAMS *p = mech->pParameter;
 	const EVP_CIPHER *cipher;
-	const unsigned char *key;
-	size_t key_len, iv_len;
+	key_val key;
+	size_t iv_len;
 	OSSL_PARAM prm[2];
 	int n;
 	CK_RV rv;
@@ -334,26 +343,34 @@ static CK_RV gcm_init(crypto_op *op, const CK_MECHANISM *mech)
 	rv = cipher_for_key(op->key, CMODE_GCM, &cipher);
 	if (rv != CKR_OK)
 		return rv;
-	rv = key_secret(op->key, &key, &key_len);
+	rv = key_secret(op->key, &key);
 	if (rv != CKR_OK)
-		return rv;
+		goto out;
+	rv = CKR_HOST_MEMORY;
 	op->cctx = EVP_CIPHER_CTX_new();
 	if (op->cctx == NULL)
-		return CKR_HOST_MEMORY;
+		goto out;
+	rv = CKR_GENERAL_ERROR;
+	if (key.len != (size_t)EVP_CIPHER_get_key_length(cipher))
+		goto out;
 	iv_len = p->ulIvLen;
 	prm[0] = OSSL_PARAM_construct_size_t(OSSL_CIPHER_PARAM_AEAD_IVLEN, &iv_len);
 	prm[1] = OSSL_PARAM_construct_end();
 	/* The common 96-bit IV needs one init; others set the length first. */
 	if (iv_len == 12) {
-		if (!EVP_CipherInit_ex2(op->cctx, cipher, key, p->pIv, op->kind == OP_ENCRYPT, NULL))
-			return CKR_GENERAL_ERROR;
+		if (!EVP_CipherInit_ex2(op->cctx, cipher, key.v, p->pIv, op->kind == OP_ENCRYPT,
+					NULL))
+			goto out;
 	} else if (!EVP_CipherInit_ex2(op->cctx, cipher, NULL, NULL, op->kind == OP_ENCRYPT, prm) ||
-		   !EVP_CipherInit_ex2(op->cctx, NULL, key, p->pIv, -1, NULL)) {
-		return CKR_GENERAL_ERROR;
+		   !EVP_CipherInit_ex2(op->cctx, NULL, key.v, p->pIv, -1, NULL)) {
+		goto out;
 	}
 	if (p->ulAADLen && !EVP_CipherUpdate(op->cctx, NULL, &n, p->pAAD, (int)p->ulAADLen))
-		return CKR_GENERAL_ERROR;
-	return CKR_OK;
+		goto out;
+	rv = CKR_OK;
+out:
+	key_val_free(&key);
+	return rv;
 }
 
 static CK_RV gcm_encrypt_final(crypto_op *op, CK_BYTE *out, CK_ULONG *out_len)

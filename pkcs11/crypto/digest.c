@@ -56,8 +56,7 @@ static CK_RV digest_oneshot(crypto_op *op, const CK_BYTE *in, CK_ULONG in_len, C
 
 CK_RV crypto_op_digest_key(crypto_op *op, sk_object *key)
 {
-	const unsigned char *v;
-	size_t len;
+	key_val v;
 	CK_RV rv;
 
 	if (op == NULL || key == NULL)
@@ -66,12 +65,13 @@ CK_RV crypto_op_digest_key(crypto_op *op, sk_object *key)
 		return CKR_OPERATION_NOT_INITIALIZED;
 	if (key->cls != CKO_SECRET_KEY)
 		return CKR_KEY_INDIGESTIBLE;
-	rv = key_secret(key, &v, &len);
+	rv = key_secret(key, &v);
 	if (rv == CKR_KEY_HANDLE_INVALID)
-		return CKR_KEY_INDIGESTIBLE;
-	if (rv != CKR_OK)
-		return rv;
-	return EVP_DigestUpdate(op->mdctx, v, len) ? CKR_OK : CKR_GENERAL_ERROR;
+		rv = CKR_KEY_INDIGESTIBLE;
+	else if (rv == CKR_OK && !EVP_DigestUpdate(op->mdctx, v.v, v.len))
+		rv = CKR_GENERAL_ERROR;
+	key_val_free(&v);
+	return rv;
 }
 
 const op_handler digest_handler = {

@@ -241,7 +241,7 @@ CK_RV ecdh_derive(const CK_MECHANISM *mech, sk_object *base, sk_object *key)
 	const unsigned char *pt;
 	size_t pt_len, z_len = 0, want;
 	unsigned char z[66], okm[1024];
-	EVP_PKEY *mine, *peer = NULL;
+	EVP_PKEY *mine = NULL, *peer = NULL;
 	EVP_PKEY_CTX *ctx = NULL;
 	sk_md md = MD_NONE;
 	CK_RV rv;
@@ -270,8 +270,11 @@ CK_RV ecdh_derive(const CK_MECHANISM *mech, sk_object *base, sk_object *key)
 	if (rv != CKR_OK)
 		return rv;
 	rv = pkey_from_ec_point(c, pt, pt_len, &peer);
-	if (rv != CKR_OK)
-		return rv == CKR_ATTRIBUTE_VALUE_INVALID ? CKR_MECHANISM_PARAM_INVALID : rv;
+	if (rv != CKR_OK) {
+		if (rv == CKR_ATTRIBUTE_VALUE_INVALID)
+			rv = CKR_MECHANISM_PARAM_INVALID;
+		goto out;
+	}
 
 	rv = CKR_GENERAL_ERROR;
 	z_len = sizeof(z);
@@ -298,5 +301,6 @@ out:
 	OPENSSL_cleanse(okm, sizeof(okm));
 	EVP_PKEY_CTX_free(ctx);
 	EVP_PKEY_free(peer);
+	EVP_PKEY_free(mine);
 	return rv;
 }

@@ -267,8 +267,7 @@ static CK_RV sgcm_init(crypto_op *op, const CK_MECHANISM *mech)
 {
 	const CK_GCM_PARAMS *p = mech->pParameter;
 	const EVP_CIPHER *ecb;
-	const unsigned char *key;
-	size_t key_len;
+	key_val key;
 	CK_RV rv;
 
 	if (p == NULL || mech->ulParameterLen != sizeof(*p))
@@ -283,10 +282,12 @@ static CK_RV sgcm_init(crypto_op *op, const CK_MECHANISM *mech)
 	rv = cipher_for_key(op->key, CMODE_ECB, &ecb);
 	if (rv != CKR_OK)
 		return rv;
-	rv = key_secret(op->key, &key, &key_len);
-	if (rv != CKR_OK)
-		return rv;
-	rv = gcm_ctx_new(ecb, key, p->pIv, p->ulIvLen, &op->gcm);
+	rv = key_secret(op->key, &key);
+	if (rv == CKR_OK && key.len != (size_t)EVP_CIPHER_get_key_length(ecb))
+		rv = CKR_GENERAL_ERROR;
+	if (rv == CKR_OK)
+		rv = gcm_ctx_new(ecb, key.v, p->pIv, p->ulIvLen, &op->gcm);
+	key_val_free(&key);
 	if (rv != CKR_OK)
 		return rv;
 	return gcm_ctx_aad(op->gcm, p->pAAD, p->ulAADLen);

@@ -11,8 +11,7 @@
 static CK_RV hmac_init(crypto_op *op, const CK_MECHANISM *mech)
 {
 	const EVP_MD *md = sk_evp_md(op->def->md);
-	const unsigned char *key;
-	size_t key_len;
+	key_val key;
 	OSSL_PARAM params[2];
 	CK_RV rv;
 
@@ -31,18 +30,20 @@ static CK_RV hmac_init(crypto_op *op, const CK_MECHANISM *mech)
 	} else if (!param_none(mech)) {
 		return CKR_MECHANISM_PARAM_INVALID;
 	}
-	rv = key_secret(op->key, &key, &key_len);
+	rv = key_secret(op->key, &key);
 	if (rv != CKR_OK)
-		return rv;
+		goto out;
+	rv = CKR_HOST_MEMORY;
 	op->mac = EVP_MAC_CTX_new(sk_evp_hmac());
 	if (op->mac == NULL)
-		return CKR_HOST_MEMORY;
+		goto out;
 	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
 						     (char *)EVP_MD_get0_name(md), 0);
 	params[1] = OSSL_PARAM_construct_end();
-	if (!EVP_MAC_init(op->mac, key, key_len, params))
-		return CKR_GENERAL_ERROR;
-	return CKR_OK;
+	rv = EVP_MAC_init(op->mac, key.v, key.len, params) ? CKR_OK : CKR_GENERAL_ERROR;
+out:
+	key_val_free(&key);
+	return rv;
 }
 
 static CK_RV hmac_update(crypto_op *op, const CK_BYTE *in, CK_ULONG in_len, CK_BYTE *out,

@@ -91,7 +91,7 @@ struct crypto_op {
 	const op_handler *ops;
 	op_kind kind;
 	sk_object *key;
-	EVP_PKEY *pkey;    /* borrowed from the key's cache */
+	EVP_PKEY *pkey;    /* our own reference (key_pkey), freed with the op */
 	EVP_PKEY_CTX *pctx;
 	EVP_MD_CTX *mdctx;
 	EVP_MAC_CTX *mac;
@@ -204,12 +204,25 @@ typedef struct sk_curve {
 
 const sk_curve *curve_from_params(const void *der, CK_ULONG len);
 const sk_curve *curve_by_name(const char *name);
-/* The key's EVP_PKEY, built once and cached on the object. */
+/* The key's EVP_PKEY, built once and cached on the object. *out is the
+ * caller's own reference (EVP_PKEY_free it): a logout may drop the cache's
+ * at any time. */
 CK_RV key_pkey(sk_object *key, EVP_PKEY **out);
 /* The key's curve (EC and SM2 keys). */
 CK_RV key_curve(sk_object *key, const sk_curve **out);
-/* Secret key bytes (CKA_VALUE). */
-CK_RV key_secret(sk_object *key, const unsigned char **val, size_t *len);
+/* Secret key bytes (CKA_VALUE), copied out of the object: a logout may wipe
+ * the object's own copy at any time. Short keys (every AES/SM4 key, most
+ * HMAC ones) stay in `inl`, on the caller's stack; key_val_free wipes. */
+typedef struct key_val {
+	unsigned char *v;
+	size_t len;
+	size_t cap;
+	unsigned char inl[128];
+} key_val;
+/* CKR_KEY_HANDLE_INVALID when the key has no value. Call key_val_free
+ * whatever it returns. */
+CK_RV key_secret(sk_object *key, key_val *kv);
+void key_val_free(key_val *kv);
 /* Size in the mechanism-info unit: bits for RSA/EC, bytes for secret keys. */
 CK_RV key_size(sk_object *key, CK_ULONG *size);
 /* Writes the attributes of an EVP_PKEY into a key object: public

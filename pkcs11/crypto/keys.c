@@ -287,13 +287,12 @@ CK_RV crypto_derive_key(const CK_MECHANISM *mech, sk_object *base, sk_object *ke
 
 static CK_RV check_secret(sk_object *key)
 {
-	const void *v;
 	CK_ULONG len;
-	CK_RV rv = object_value(key, CKA_VALUE, &v, &len);
+	CK_RV rv = object_secret_get(key, CKA_VALUE, NULL, 0, &len);
 
 	if (rv != CKR_OK)
 		return rv;
-	if (v == NULL)
+	if (len == CK_UNAVAILABLE_INFORMATION)
 		return CKR_TEMPLATE_INCOMPLETE;
 	rv = secret_len_valid(key->key_type, len);
 	if (rv != CKR_OK)
@@ -306,7 +305,7 @@ static CK_RV check_ec(sk_object *key)
 	const void *v;
 	CK_ULONG len;
 	const sk_curve *c;
-	EVP_PKEY *pkey;
+	EVP_PKEY *pkey = NULL;
 	EVP_PKEY_CTX *ctx = NULL;
 	CK_RV rv = object_value(key, CKA_EC_PARAMS, &v, &len);
 
@@ -319,52 +318,66 @@ static CK_RV check_ec(sk_object *key)
 		return CKR_TEMPLATE_INCONSISTENT;
 	if (rv != CKR_OK)
 		return rv;
-	rv = object_value(key, key->cls == CKO_PRIVATE_KEY ? CKA_VALUE : CKA_EC_POINT, &v, &len);
+	if (key->cls == CKO_PRIVATE_KEY)
+		rv = object_secret_get(key, CKA_VALUE, NULL, 0, &len);
+	else if ((rv = object_value(key, CKA_EC_POINT, &v, &len)) == CKR_OK && v == NULL)
+		len = CK_UNAVAILABLE_INFORMATION;
 	if (rv != CKR_OK)
 		return rv;
-	if (v == NULL)
+	if (len == CK_UNAVAILABLE_INFORMATION)
 		return CKR_TEMPLATE_INCOMPLETE;
 	rv = key_pkey(key, &pkey);
 	if (rv != CKR_OK)
 		return rv;
 	if (key->cls == CKO_PRIVATE_KEY) {
 		/* A given EC_POINT must be d*G. */
+		rv = CKR_HOST_MEMORY;
 		ctx = EVP_PKEY_CTX_new_from_pkey(sk_libctx(), pkey, NULL);
 		if (ctx == NULL)
-			return CKR_HOST_MEMORY;
+			goto out;
 		rv = EVP_PKEY_pairwise_check(ctx) == 1 ? CKR_OK : CKR_ATTRIBUTE_VALUE_INVALID;
 		EVP_PKEY_CTX_free(ctx);
 		if (rv != CKR_OK)
-			return rv;
+			goto out;
 	}
 	/* Normalises EC_POINT to the DER OCTET STRING of the uncompressed point
 	 * and adds it to private keys. */
-	return key_export(pkey, c, key, key->cls == CKO_PUBLIC_KEY);
+	rv = key_export(pkey, c, key, key->cls == CKO_PUBLIC_KEY);
+out:
+	EVP_PKEY_free(pkey);
+	return rv;
 }
 
 static CK_RV check_rsa(sk_object *key)
 {
-	EVP_PKEY *pkey;
+	EVP_PKEY *pkey = NULL;
 	EVP_PKEY_CTX *ctx;
-	const void *v;
 	CK_ULONG len, bits;
 	CK_RV rv = key_pkey(key, &pkey);
 
 	if (rv != CKR_OK)
 		return rv;
 	bits = (CK_ULONG)EVP_PKEY_get_bits(pkey);
-	if (bits < 512)
-		return CKR_ATTRIBUTE_VALUE_INVALID;
-	if (key->cls == CKO_PUBLIC_KEY)
-		return object_set_value(key, CKA_MODULUS_BITS, &bits, sizeof(bits));
-	rv = object_value(key, CKA_PRIME_1, &v, &len);
-	if (rv != CKR_OK || v == NULL)
-		return rv;
+	if (bits < 512) {
+		rv = CKR_ATTRIBUTE_VALUE_INVALID;
+		goto out;
+	}
+	if (key->cls == CKO_PUBLIC_KEY) {
+		rv = object_set_value(key, CKA_MODULUS_BITS, &bits, sizeof(bits));
+		goto out;
+	}
+	/* Without the CRT parts there is nothing more to check. */
+	rv = object_secret_get(key, CKA_PRIME_1, NULL, 0, &len);
+	if (rv != CKR_OK || len == CK_UNAVAILABLE_INFORMATION)
+		goto out;
+	rv = CKR_HOST_MEMORY;
 	ctx = EVP_PKEY_CTX_new_from_pkey(sk_libctx(), pkey, NULL);
 	if (ctx == NULL)
-		return CKR_HOST_MEMORY;
+		goto out;
 	rv = EVP_PKEY_pairwise_check(ctx) == 1 ? CKR_OK : CKR_ATTRIBUTE_VALUE_INVALID;
 	EVP_PKEY_CTX_free(ctx);
+out:
+	EVP_PKEY_free(pkey);
 	return rv;
 }
 

@@ -347,6 +347,7 @@ void crypto_op_free(crypto_op *op)
 	if (op->buf)
 		OPENSSL_clear_free(op->buf, op->buf_cap);
 	OPENSSL_free(op->label);
+	EVP_PKEY_free(op->pkey);
 	if (op->key)
 		object_unref(op->key);
 	OPENSSL_cleanse(op, sizeof(*op));

@@ -4,6 +4,7 @@
 
 #include <string.h>
 #include <openssl/bn.h>
+#include <openssl/crypto.h>
 #include <openssl/core_names.h>
 #include <openssl/ec.h>
 #include <openssl/evp.h>
@@ -11,6 +12,7 @@
 #include <openssl/param_build.h>
 
 #include "internal.h"
+#include "../attributes.h"
 
 static const unsigned char oid_p256[] = {0x06, 0x08, 0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x03, 0x01, 0x07};
 static const unsigned char oid_p384[] = {0x06, 0x05, 0x2B, 0x81, 0x04, 0x00, 0x22};
@@ -82,19 +84,42 @@ CK_RV key_curve(sk_object *key, const sk_curve **out)
 	return CKR_OK;
 }
 
-CK_RV key_secret(sk_object *key, const unsigned char **val, size_t *len)
+CK_RV key_secret(sk_object *key, key_val *kv)
 {
-	const void *v;
 	CK_ULONG l;
-	CK_RV rv = object_value(key, CKA_VALUE, &v, &l);
+	CK_RV rv;
 
-	if (rv != CKR_OK)
-		return rv;
-	if (v == NULL)
-		return CKR_KEY_HANDLE_INVALID;
-	*val = v;
-	*len = l;
-	return CKR_OK;
+	kv->v = kv->inl;
+	kv->len = 0;
+	kv->cap = sizeof(kv->inl);
+	rv = object_secret_get(key, CKA_VALUE, kv->inl, sizeof(kv->inl), &l);
+	if (rv == CKR_BUFFER_TOO_SMALL) {
+		/* A long generic secret: the heap. */
+		rv = CKR_HOST_MEMORY;
+		kv->v = OPENSSL_malloc(l);
+		if (kv->v == NULL) {
+			kv->v = kv->inl;
+			goto out;
+		}
+		kv->cap = l;
+		rv = object_secret_get(key, CKA_VALUE, kv->v, (CK_ULONG)kv->cap, &l);
+	}
+	if (rv == CKR_OK && l == CK_UNAVAILABLE_INFORMATION)
+		rv = CKR_KEY_HANDLE_INVALID;
+	if (rv == CKR_OK)
+		kv->len = l;
+out:
+	return rv;
+}
+
+void key_val_free(key_val *kv)
+{
+	if (kv->v == kv->inl)
+		OPENSSL_cleanse(kv->inl, kv->len);
+	else
+		OPENSSL_clear_free(kv->v, kv->cap);
+	kv->v = kv->inl;
+	kv->len = 0;
 }
 
 static unsigned bits_of(const unsigned char *p, size_t len)
@@ -144,10 +169,10 @@ CK_RV key_size(sk_object *key, CK_ULONG *size)
 			memcpy(size, v, sizeof(CK_ULONG));
 			return CKR_OK;
 		}
-		rv = object_value(key, CKA_VALUE, &v, &len);
+		rv = object_secret_get(key, CKA_VALUE, NULL, 0, &len);
 		if (rv != CKR_OK)
 			return rv;
-		*size = v ? len : 0;
+		*size = len != CK_UNAVAILABLE_INFORMATION ? len : 0;
 		return CKR_OK;
 	}
 }
@@ -155,6 +180,22 @@ CK_RV key_size(sk_object *key, CK_ULONG *size)
 static void pkey_free(void *p)
 {
 	EVP_PKEY_free(p);
+}
+
+static void pkey_ref(void *p)
+{
+	EVP_PKEY_up_ref(p);
+}
+
+/* An attribute for building a key: public ones from the object, secret ones
+ * from the caller's copy of the secret set. */
+static CK_RV key_attr(sk_object *o, const attr_set *sec, CK_ATTRIBUTE_TYPE type, const void **v,
+		      CK_ULONG *len)
+{
+	if (!attr_is_secret(o->cls, o->key_type, type))
+		return object_value(o, type, v, len);
+	*v = attrs_get(sec, type, len);
+	return CKR_OK;
 }
 
 void key_cache_pkey(sk_object *o, EVP_PKEY *pkey)
@@ -267,6 +308,7 @@ static CK_RV build_ec(sk_object *o, EVP_PKEY **out)
 	unsigned char calc[1 + 2 * 66];
 	BIGNUM *d = NULL;
 	OSSL_PARAM_BLD *bld = NULL;
+	attr_set sec = ATTR_SET_INIT;
 	bool priv = o->cls == CKO_PRIVATE_KEY;
 	CK_RV rv = key_curve(o, &c);
 
@@ -287,7 +329,10 @@ static CK_RV build_ec(sk_object *o, EVP_PKEY **out)
 	    !OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, c->name, 0))
 		goto out;
 	if (priv) {
-		rv = object_value(o, CKA_VALUE, &v, &len);
+		rv = object_secret_copy(o, &sec);
+		if (rv != CKR_OK)
+			goto out;
+		rv = key_attr(o, &sec, CKA_VALUE, &v, &len);
 		if (rv != CKR_OK)
 			goto out;
 		if (v == NULL || len == 0 || len > field) {
@@ -317,6 +362,7 @@ static CK_RV build_ec(sk_object *o, EVP_PKEY **out)
 out:
 	OSSL_PARAM_BLD_free(bld);
 	BN_clear_free(d);
+	attrs_free(&sec);
 	return rv;
 }
 
@@ -340,11 +386,14 @@ static CK_RV build_rsa(sk_object *o, EVP_PKEY **out)
 {
 	BIGNUM *bn[RSA_PARTS] = {NULL};
 	OSSL_PARAM_BLD *bld = OSSL_PARAM_BLD_new();
+	attr_set sec = ATTR_SET_INIT;
 	bool priv = o->cls == CKO_PRIVATE_KEY;
 	unsigned have = 0;
 	CK_RV rv = CKR_HOST_MEMORY;
 
 	if (bld == NULL)
+		goto out;
+	if (priv && (rv = object_secret_copy(o, &sec)) != CKR_OK)
 		goto out;
 	for (size_t i = 0; i < RSA_PARTS; i++) {
 		const void *v;
@@ -352,7 +401,7 @@ static CK_RV build_rsa(sk_object *o, EVP_PKEY **out)
 
 		if (rsa_parts[i].priv && !priv)
 			break;
-		rv = object_value(o, rsa_parts[i].attr, &v, &len);
+		rv = key_attr(o, &sec, rsa_parts[i].attr, &v, &len);
 		if (rv != CKR_OK)
 			goto out;
 		rv = CKR_HOST_MEMORY;
@@ -382,18 +431,19 @@ out:
 	for (size_t i = 0; i < RSA_PARTS; i++)
 		BN_clear_free(bn[i]);
 	OSSL_PARAM_BLD_free(bld);
+	attrs_free(&sec);
 	return rv;
 }
 
 CK_RV key_pkey(sk_object *key, EVP_PKEY **out)
 {
-	EVP_PKEY *pkey = object_cache_get(key);
-	CK_RV rv;
+	/* Our own reference, taken under the object's lock: a logout may drop
+	 * the cache's reference at any time after. */
+	EVP_PKEY *pkey = object_cache_get(key, pkey_ref);
+	CK_RV rv = CKR_OK;
 
-	if (pkey != NULL) {
-		*out = pkey;
-		return CKR_OK;
-	}
+	if (pkey != NULL)
+		goto out;
 	switch (key->key_type) {
 	case CKK_RSA:
 		rv = build_rsa(key, &pkey);
@@ -403,17 +453,19 @@ CK_RV key_pkey(sk_object *key, EVP_PKEY **out)
 		rv = build_ec(key, &pkey);
 		break;
 	default:
-		return CKR_KEY_TYPE_INCONSISTENT;
+		rv = CKR_KEY_TYPE_INCONSISTENT;
 	}
 	if (rv != CKR_OK)
-		return rv;
-	if (!object_cache_set(key, pkey, pkey_free)) {
-		/* Another thread built it first: use theirs. */
+		goto out;
+	/* A second reference for the cache. When another thread cached its
+	 * copy first, or a logout forgot the secrets we built from, this one
+	 * serves only the caller. */
+	if (EVP_PKEY_up_ref(pkey) == 1 && !object_cache_set(key, pkey, pkey_free))
 		EVP_PKEY_free(pkey);
-		pkey = object_cache_get(key);
-	}
-	*out = pkey;
-	return CKR_OK;
+out:
+	if (rv == CKR_OK)
+		*out = pkey;
+	return rv;
 }
 
 static CK_RV set_bn_attr(sk_object *o, CK_ATTRIBUTE_TYPE attr, EVP_PKEY *pkey, const char *param,

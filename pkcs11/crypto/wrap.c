@@ -42,7 +42,7 @@ static CK_RV wrapping_key_ok(sk_object *wkey, const CK_MECHANISM *mech, bool wra
 /* The bytes that represent a key inside a wrapping. */
 static CK_RV key_bytes(sk_object *key, bool pad8, blob *out)
 {
-	const unsigned char *v;
+	key_val v;
 	size_t len;
 	EVP_PKEY *pkey;
 	PKCS8_PRIV_KEY_INFO *p8 = NULL;
@@ -51,14 +51,18 @@ static CK_RV key_bytes(sk_object *key, bool pad8, blob *out)
 	CK_RV rv;
 
 	if (key->cls == CKO_SECRET_KEY) {
-		rv = key_secret(key, &v, &len);
-		if (rv != CKR_OK)
-			return rv == CKR_KEY_HANDLE_INVALID ? CKR_KEY_NOT_WRAPPABLE : rv;
-		if (pad8 && (len % 8 || len < 16))
-			return CKR_KEY_SIZE_RANGE;
-		out->p = OPENSSL_memdup(v, len);
-		out->len = len;
-		return out->p ? CKR_OK : CKR_HOST_MEMORY;
+		rv = key_secret(key, &v);
+		if (rv == CKR_KEY_HANDLE_INVALID)
+			rv = CKR_KEY_NOT_WRAPPABLE;
+		else if (rv == CKR_OK && pad8 && (v.len % 8 || v.len < 16))
+			rv = CKR_KEY_SIZE_RANGE;
+		if (rv == CKR_OK) {
+			out->p = OPENSSL_memdup(v.v, v.len);
+			out->len = v.len;
+			rv = out->p ? CKR_OK : CKR_HOST_MEMORY;
+		}
+		key_val_free(&v);
+		return rv;
 	}
 	if (key->cls != CKO_PRIVATE_KEY)
 		return CKR_KEY_NOT_WRAPPABLE;
@@ -66,6 +70,7 @@ static CK_RV key_bytes(sk_object *key, bool pad8, blob *out)
 	if (rv != CKR_OK)
 		return rv;
 	p8 = EVP_PKEY2PKCS8(pkey);
+	EVP_PKEY_free(pkey);
 	if (p8 == NULL)
 		return CKR_KEY_NOT_WRAPPABLE;
 	n = i2d_PKCS8_PRIV_KEY_INFO(p8, &der);
@@ -88,8 +93,7 @@ static CK_RV kw_run(const CK_MECHANISM *mech, sk_object *wkey, bool enc, const u
 	sk_cmode mode = mech->mechanism == CKM_AES_KEY_WRAP ? CMODE_WRAP : CMODE_WRAP_PAD;
 	size_t iv_len = mode == CMODE_WRAP ? 8 : 4;
 	const EVP_CIPHER *cipher;
-	const unsigned char *key;
-	size_t key_len;
+	key_val key;
 	EVP_CIPHER_CTX *ctx = NULL;
 	int n1, n2;
 	CK_RV rv;
@@ -99,15 +103,17 @@ static CK_RV kw_run(const CK_MECHANISM *mech, sk_object *wkey, bool enc, const u
 	rv = cipher_for_key(wkey, mode, &cipher);
 	if (rv != CKR_OK)
 		return rv;
-	rv = key_secret(wkey, &key, &key_len);
+	rv = key_secret(wkey, &key);
 	if (rv != CKR_OK)
-		return rv;
+		goto out;
+	rv = CKR_HOST_MEMORY;
 	ctx = EVP_CIPHER_CTX_new();
 	if (ctx == NULL)
-		return CKR_HOST_MEMORY;
+		goto out;
 	EVP_CIPHER_CTX_set_flags(ctx, EVP_CIPHER_CTX_FLAG_WRAP_ALLOW);
 	rv = CKR_GENERAL_ERROR;
-	if (!EVP_CipherInit_ex2(ctx, cipher, key, param_none(mech) ? NULL : mech->pParameter, enc,
+	if (key.len != (size_t)EVP_CIPHER_get_key_length(cipher) ||
+	    !EVP_CipherInit_ex2(ctx, cipher, key.v, param_none(mech) ? NULL : mech->pParameter, enc,
 				NULL))
 		goto out;
 	/* On unwrap a failed integrity check shows up here. */
@@ -119,6 +125,7 @@ static CK_RV kw_run(const CK_MECHANISM *mech, sk_object *wkey, bool enc, const u
 	*out_len = (size_t)n1 + (size_t)n2;
 	rv = CKR_OK;
 out:
+	key_val_free(&key);
 	EVP_CIPHER_CTX_free(ctx);
 	return rv;
 }

@@ -26,3 +26,10 @@ TESTS += tests/unit/test_profile
 tests_unit_test_profile_SOURCES = tests/unit/test_profile.c tests/unit/sm2help.c tests/unit/sm2help.h
 tests_unit_test_profile_CFLAGS = $(unit_cflags)
 tests_unit_test_profile_LDADD = tests/unit/libp11test.la $(unit_ldadd)
+
+# A logout forgets opened secrets and caches; crypto threads against login/logout.
+check_PROGRAMS += tests/unit/test_logout
+TESTS += tests/unit/test_logout
+tests_unit_test_logout_SOURCES = tests/unit/test_logout.c
+tests_unit_test_logout_CFLAGS = $(unit_cflags)
+tests_unit_test_logout_LDADD = tests/unit/libp11test.la $(unit_ldadd)

@@ -44,6 +44,10 @@ static const void *attr(sk_object *o, CK_ATTRIBUTE_TYPE t, CK_ULONG *len)
 {
 	const void *v = NULL;
 
+	/* object_value serves public attributes only; these test objects are
+	 * never shared, so their secret set can be read in place. */
+	if (attr_is_secret(o->cls, o->key_type, t) && !attrs_has(&o->attrs, t))
+		return attrs_get(&o->secret, t, len);
 	CU_ASSERT(object_value(o, t, &v, len) == CKR_OK);
 	return v;
 }
@@ -1329,7 +1333,7 @@ static void test_aliases(void)
 	k = mk_obj(CKO_SECRET_KEY, CKK_SM4);
 	m.mechanism = 0x80000B10UL;
 	CU_ASSERT(crypto_generate_key(&m, k) == CKR_OK);
-	CU_ASSERT(object_value(k, CKA_VALUE, &(const void *){NULL}, &len) == CKR_OK && len == 16);
+	CU_ASSERT(object_secret_get(k, CKA_VALUE, NULL, 0, &len) == CKR_OK && len == 16);
 	object_unref(k);
 
 	/* The object layer stores our key type whatever alias the template named. */
