@@ -148,3 +148,32 @@ SK_EOF
 	sk_run openssl asn1parse -genconf "$3.cnf" -out "$3.der" -noout
 	sk_run openssl pkey -pubin -inform DER -in "$3.der" -out "$3"
 }
+
+# sk_exit WANT CMD...: runs CMD, shows its output (kept in $SK_OUT for
+# sk_expect) and fails unless it exits WANT.
+sk_exit() {
+	want=$1
+	shift
+	echo "+ (exit $want) $*"
+	if "$@" >"$SK_OUT" 2>&1; then rc=0; else rc=$?; fi
+	sed 's/^/    /' "$SK_OUT"
+	[ "$rc" -eq "$want" ] || sk_fail "exit $rc, expected $want: $*"
+}
+
+# sk_cli_keys: with the sealkit command in $SK, a token T holding SM2 keys
+# "maker" (URI in $M) and "signer" ($S), a self-signed maker CA (ca.pem), the
+# signer's certificate (signer.pem, also on the token) and a stand-in
+# picture (pic.png), in the current directory. Sets SEALKIT_PIN.
+sk_cli_keys() {
+	export SEALKIT_PIN=$SK_PIN
+	sk_run "$SK" token init --label T --so-pin "$SK_SO_PIN"
+	sk_run "$SK" token keygen --token T --label maker
+	sk_run "$SK" token keygen --token T --label signer
+	M='pkcs11:token=T;object=maker;type=private'
+	S='pkcs11:token=T;object=signer;type=private'
+	sk_run "$SK" cert issue --key "$M" --subject "/C=CN/O=CLI/CN=Maker CA" --days 30 --self-signed -o ca.pem
+	sk_run "$SK" cert issue --key "$S" --subject "/C=CN/O=CLI/CN=张三" --days 30 \
+		--ca-cert ca.pem --ca-key-uri "$M" -o signer.pem
+	sk_run "$SK" token import --token T --label signer --cert signer.pem
+	printf '\211PNG\r\n\032\nnot really a picture' >pic.png
+}

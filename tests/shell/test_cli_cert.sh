@@ -9,15 +9,6 @@ sk_need openssl
 sk_setup
 cd "$SK_TMP" || sk_fail "cd"
 
-sk_exit() {
-	want=$1
-	shift
-	echo "+ (exit $want) $*"
-	if "$@" >"$SK_OUT" 2>&1; then rc=0; else rc=$?; fi
-	sed 's/^/    /' "$SK_OUT"
-	[ "$rc" -eq "$want" ] || sk_fail "exit $rc, expected $want: $*"
-}
-
 export SEALKIT_PIN=$SK_PIN
 sk_run "$SK" token init --label T --so-pin "$SK_SO_PIN"
 sk_run "$SK" token keygen --token T --label maker

@@ -11,15 +11,6 @@ case "$SK" in /*) ;; *) SK="$(pwd)/$SK" ;; esac
 sk_setup
 cd "$SK_TMP" || sk_fail "cd"
 
-sk_exit() {
-	want=$1
-	shift
-	echo "+ (exit $want) $*"
-	if "$@" >"$SK_OUT" 2>&1; then rc=0; else rc=$?; fi
-	sed 's/^/    /' "$SK_OUT"
-	[ "$rc" -eq "$want" ] || sk_fail "exit $rc, expected $want: $*"
-}
-
 PIN='Pin-7x9Q-secret'
 SO='So-3k8W-secret'
 unset SEALKIT_PIN

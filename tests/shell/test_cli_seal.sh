@@ -8,26 +8,7 @@ sk_need openssl python3
 sk_setup
 cd "$SK_TMP" || sk_fail "cd"
 
-sk_exit() {
-	want=$1
-	shift
-	echo "+ (exit $want) $*"
-	if "$@" >"$SK_OUT" 2>&1; then rc=0; else rc=$?; fi
-	sed 's/^/    /' "$SK_OUT"
-	[ "$rc" -eq "$want" ] || sk_fail "exit $rc, expected $want: $*"
-}
-
-export SEALKIT_PIN=$SK_PIN
-sk_run "$SK" token init --label T --so-pin "$SK_SO_PIN"
-sk_run "$SK" token keygen --token T --label maker
-sk_run "$SK" token keygen --token T --label signer
-M='pkcs11:token=T;object=maker;type=private'
-S='pkcs11:token=T;object=signer;type=private'
-sk_run "$SK" cert issue --key "$M" --subject "/C=CN/O=CLI/CN=Maker CA" --days 30 --self-signed -o ca.pem
-sk_run "$SK" cert issue --key "$S" --subject "/C=CN/O=CLI/CN=张三" --days 30 \
-	--ca-cert ca.pem --ca-key-uri "$M" -o signer.pem
-sk_run "$SK" token import --token T --label signer --cert signer.pem
-printf '\211PNG\r\n\032\nnot really a picture' >pic.png
+sk_cli_keys
 
 sk_run "$SK" seal --help
 sk_exit 2 "$SK" seal create --maker-key "$M" -o x.esl

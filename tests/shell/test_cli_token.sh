@@ -7,15 +7,6 @@ sk_setup
 cd "$SK_TMP" || sk_fail "cd"
 
 # sk_exit N CMD...: CMD must exit with status N.
-sk_exit() {
-	want=$1
-	shift
-	echo "+ (exit $want) $*"
-	if "$@" >"$SK_OUT" 2>&1; then rc=0; else rc=$?; fi
-	sed 's/^/    /' "$SK_OUT"
-	[ "$rc" -eq "$want" ] || sk_fail "exit $rc, expected $want: $*"
-}
-
 sk_run "$SK" --help
 sk_run "$SK" token --help
 sk_expect 'token keygen' "the keygen usage"
