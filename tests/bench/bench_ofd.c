@@ -122,21 +122,11 @@ int main(int argc, char **argv)
 	for (int i = 1; i < argc; i++)
 		if (!strcmp(argv[i], "--megabytes") && i + 1 < argc)
 			mb = (unsigned)atoi(argv[++i]);
-	snprintf(dir, sizeof dir, "%s/sealkit-bench-ofd-XXXXXX",
-		 getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-	if (!mkdtemp(dir))
-		die("mkdtemp", NULL);
-	char tokens[300], conf[300], in[300], out[300];
-	snprintf(tokens, sizeof tokens, "%s/tokens", dir);
-	snprintf(conf, sizeof conf, "%s/sealkit.conf", dir);
+	if (!tokensetup_dir(dir, sizeof dir, "sealkit-bench-ofd"))
+		die("temporary token directory", NULL);
+	char in[700], out[700];
 	snprintf(in, sizeof in, "%s/big.ofd", dir);
 	snprintf(out, sizeof out, "%s/big-stamped.ofd", dir);
-	mkdir(tokens, 0700);
-	FILE *cf = fopen(conf, "w");
-	if (!cf || fputs("pin_iterations = 1000\n", cf) < 0 || fclose(cf))
-		die("config", NULL);
-	setenv("SEALKIT_TOKEN_DIR", tokens, 1);
-	setenv("SEALKIT_CONF", conf, 1);
 
 	make_document(in, mb);
 	static const char *const keys[] = {"maker", "signer"};

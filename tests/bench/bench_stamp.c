@@ -179,18 +179,10 @@ static long stream_read(void *data, void *buf, size_t len)
 static void setup(void)
 {
 	static const char *const keys[] = {"maker", "signer"};
-	char dir[] = "/tmp/bench_stamp.XXXXXX", tokens[64], conf[64];
+	char dir[512];
 	sealkit_error err;
-	if (!mkdtemp(dir))
-		die("mkdtemp", NULL);
-	snprintf(tokens, sizeof tokens, "%s/tokens", dir);
-	snprintf(conf, sizeof conf, "%s/sealkit.conf", dir);
-	mkdir(tokens, 0700);
-	FILE *f = fopen(conf, "w");
-	fputs("pin_iterations = 1000\n", f);
-	fclose(f);
-	setenv("SEALKIT_TOKEN_DIR", tokens, 1);
-	setenv("SEALKIT_CONF", conf, 1);
+	if (!tokensetup_dir(dir, sizeof dir, "bench_stamp"))
+		die("temporary token directory", NULL);
 	if (!tokensetup_sm2("bench", PIN, keys, 2))
 		die("token set-up", NULL);
 	sealkit_token_options o = {.pin = PIN};
@@ -221,8 +213,8 @@ static void setup(void)
 	doc = malloc(DOC_SIZE);
 	for (size_t i = 0; i < DOC_SIZE; i++)
 		doc[i] = (unsigned char)(i * 7);
-	char cmd[100];
-	snprintf(cmd, sizeof cmd, "rm -rf %s", dir); /* the module keeps its files open */
+	char cmd[600];
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir); /* the module keeps its files open */
 	if (system(cmd) != 0)
 		fprintf(stderr, "cannot remove %s\n", dir);
 }

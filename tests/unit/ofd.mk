@@ -1,10 +1,10 @@
 # CUnit tests of OFD packages: hostile ZIP and XML input.
 check_PROGRAMS += tests/unit/test_ofd
 TESTS += tests/unit/test_ofd
-tests_unit_test_ofd_SOURCES = tests/unit/test_ofd.c
+tests_unit_test_ofd_SOURCES = tests/unit/test_ofd.c tests/unit/tokensetup.c tests/unit/tokensetup.h
 tests_unit_test_ofd_CPPFLAGS = $(sealkit_cppflags) $(LIBZIP_CFLAGS)
 tests_unit_test_ofd_CFLAGS = $(unit_cflags)
-tests_unit_test_ofd_LDADD = $(sealkit_ldadd) tests/unit/libharness.la $(CUNIT_LIBS) $(LIBZIP_LIBS)
+tests_unit_test_ofd_LDADD = $(sealkit_ldadd) tests/unit/libharness.la $(CUNIT_LIBS) $(LIBZIP_LIBS) $(DL_LIBS)
 
 # Stamping OFD packages with keys on sealkit-pkcs11.so (ofdstamp.c).
 check_PROGRAMS += tests/unit/test_ofdstamp

@@ -55,13 +55,6 @@ static unsigned char *issue(sealkit_signer *key, const char *dn, sealkit_signer 
 	return der;
 }
 
-static bool write_file(const char *path, const void *data, size_t len)
-{
-	FILE *f = fopen(path, "wb");
-	bool ok = f && fwrite(data, 1, len, f) == len;
-	return f && fclose(f) == 0 && ok;
-}
-
 static const sealkit_check *find_check(const sealkit_report *r, const char *name)
 {
 	for (size_t i = 0; i < r->items[0].n_checks; i++)
@@ -103,19 +96,8 @@ static sealkit_report *verify_stamp(const unsigned char *der, size_t len, const 
 
 static int setup(void)
 {
-	snprintf(tmpdir, sizeof tmpdir, "%s/sealkit-make-XXXXXX",
-		 getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-	if (!mkdtemp(tmpdir))
+	if (!tokensetup_dir(tmpdir, sizeof tmpdir, "sealkit-make"))
 		return 1;
-	char tokens[300], conf[300];
-	snprintf(tokens, sizeof tokens, "%s/tokens", tmpdir);
-	snprintf(conf, sizeof conf, "%s/sealkit.conf", tmpdir);
-	mkdir(tokens, 0700);
-	const char *c = "pin_iterations = 1000\n";
-	if (!write_file(conf, c, strlen(c)))
-		return 1;
-	setenv("SEALKIT_TOKEN_DIR", tokens, 1);
-	setenv("SEALKIT_CONF", conf, 1);
 	static const char *const keys[] = {"maker", "signer", "other"};
 	if (!tokensetup_sm2(TOKEN, PIN, keys, 3))
 		harness_skip_all("cannot make a token with SEALKIT_MODULE");
@@ -131,7 +113,7 @@ static int setup(void)
 	unsigned char *doc = malloc(n);
 	for (size_t i = 0; i < n; i++)
 		doc[i] = (unsigned char)(i * 131 + (i >> 9));
-	bool ok = write_file(docpath, doc, n);
+	bool ok = tokensetup_spit(docpath, doc, n);
 	free(doc);
 	return ok ? 0 : 1;
 }
@@ -177,7 +159,7 @@ static void test_certificates(void)
 	X509_free(ee);
 	char path[400];
 	snprintf(path, sizeof path, "%s/ca.der", tmpdir);
-	CU_ASSERT(write_file(path, ca_cert, ca_len));
+	CU_ASSERT(tokensetup_spit(path, ca_cert, ca_len));
 }
 
 static void test_seal(void)
@@ -229,7 +211,7 @@ static void test_seal(void)
 	/* openssl asn1parse reads it. */
 	char path[400], cmd[600];
 	snprintf(path, sizeof path, "%s/seal.esl", tmpdir);
-	CU_ASSERT(write_file(path, seal, seal_len));
+	CU_ASSERT(tokensetup_spit(path, seal, seal_len));
 	snprintf(cmd, sizeof cmd, "openssl asn1parse -inform DER -in '%s' >/dev/null 2>&1", path);
 	CU_ASSERT_EQUAL(system(cmd), 0);
 }
@@ -270,7 +252,7 @@ static void test_stamp(void)
 	size_t n = fread(buf, 1, 2u << 20, in);
 	fclose(in);
 	buf[n / 2] ^= 0x40;
-	CU_ASSERT(write_file(changed, buf, n));
+	CU_ASSERT(tokensetup_spit(changed, buf, n));
 	free(buf);
 	r = verify_stamp(der, len, changed, 0, NULL);
 	CU_ASSERT(!r->valid);
@@ -282,7 +264,7 @@ static void test_stamp(void)
 	unsigned char *oca = issue(other, "/C=CN/O=elsewhere/CN=Other CA", other, NULL, 0, 1, &olen);
 	char opath[400];
 	snprintf(opath, sizeof opath, "%s/other-ca.der", tmpdir);
-	CU_ASSERT(write_file(opath, oca, olen));
+	CU_ASSERT(tokensetup_spit(opath, oca, olen));
 	free(oca);
 	r = verify_stamp(der, len, docpath, 0, opath);
 	CU_ASSERT_STRING_EQUAL(failures(r), "maker-cert-chain,signer-cert-chain");
@@ -553,7 +535,7 @@ static void test_softhsm_ecdsa(void)
 	mkdir(tokdir, 0700);
 	char text[500];
 	snprintf(text, sizeof text, "directories.tokendir = %s\nobjectstore.backend = file\n", tokdir);
-	CU_ASSERT_FATAL(write_file(conf, text, strlen(text)));
+	CU_ASSERT_FATAL(tokensetup_spit(conf, text, strlen(text)));
 	setenv("SOFTHSM2_CONF", conf, 1);
 	CU_ASSERT_FATAL(tokensetup(so, "softhsm-ec", PIN, keys, 1, false));
 

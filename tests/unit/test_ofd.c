@@ -12,6 +12,7 @@
 #include <zip.h>
 
 #include "harness.h"
+#include "tokensetup.h"
 #include "sealkit/ofd.h"
 #include "sealkit/verify.h"
 
@@ -58,39 +59,11 @@ static bool make_zip(const char *name, const entry *e, size_t n, char *path, siz
 	return zip_close(z) == 0;
 }
 
-static void *slurp(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	void *p = NULL;
-	long n;
-	*len = 0;
-	if (!f)
-		return NULL;
-	if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0 &&
-	    (p = malloc((size_t)n + 1)) && fread(p, 1, (size_t)n, f) == (size_t)n)
-		*len = (size_t)n;
-	else {
-		free(p);
-		p = NULL;
-	}
-	fclose(f);
-	return p;
-}
-
-static bool spit(const char *path, const void *p, size_t len)
-{
-	FILE *f = fopen(path, "wb");
-	bool ok = f && fwrite(p, 1, len, f) == len;
-	if (f)
-		ok = fclose(f) == 0 && ok;
-	return ok;
-}
-
 /* Replaces every occurrence of `from` with `to` (same length) in a file. */
 static bool patch_file(const char *path, const char *from, const char *to)
 {
 	size_t len, n = strlen(from), hits = 0;
-	unsigned char *b = slurp(path, &len);
+	unsigned char *b = tokensetup_slurp(path, &len);
 	if (!b || strlen(to) != n)
 		return false;
 	for (size_t i = 0; i + n <= len; i++)
@@ -98,7 +71,7 @@ static bool patch_file(const char *path, const char *from, const char *to)
 			memcpy(b + i, to, n);
 			hits++;
 		}
-	bool ok = hits && spit(path, b, len);
+	bool ok = hits && tokensetup_spit(path, b, len);
 	free(b);
 	return ok;
 }
@@ -144,7 +117,7 @@ static void test_not_zip(void)
 {
 	char path[512];
 	tmp_path(path, sizeof path, "notzip.ofd");
-	CU_ASSERT_FATAL(spit(path, "hello, not a zip", 16));
+	CU_ASSERT_FATAL(tokensetup_spit(path, "hello, not a zip", 16));
 	expect_refused(path, "not a readable ZIP");
 	sealkit_report *r;
 	sealkit_error e;
@@ -307,9 +280,9 @@ static bool copy_sample(const char *name, char *path, size_t len)
 	char src[1200];
 	size_t n;
 	snprintf(src, sizeof src, "%s/generated/signed.ofd", interop);
-	void *b = slurp(src, &n);
+	void *b = tokensetup_slurp(src, &n);
 	tmp_path(path, len, name);
-	bool ok = b && spit(path, b, n);
+	bool ok = b && tokensetup_spit(path, b, n);
 	free(b);
 	return ok;
 }
@@ -364,7 +337,7 @@ static void test_sample_deviations(void)
 	/* Bytes before the first entry (self-extracting style), from memory
 	 * through sealkit_verify_auto's dispatch. */
 	size_t n;
-	unsigned char *b = slurp(path, &n);
+	unsigned char *b = tokensetup_slurp(path, &n);
 	CU_ASSERT_FATAL(b != NULL);
 	unsigned char *pre = malloc(n + 4096);
 	CU_ASSERT_FATAL(pre != NULL);

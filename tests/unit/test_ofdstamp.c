@@ -34,34 +34,6 @@ static void tmp_path(char *out, size_t len, const char *name)
 	snprintf(out, len, "%s/%s", tmpdir, name);
 }
 
-static void *slurp(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	void *p = NULL;
-	long n;
-	*len = 0;
-	if (!f)
-		return NULL;
-	if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0 &&
-	    (p = malloc((size_t)n + 1)) && fread(p, 1, (size_t)n, f) == (size_t)n)
-		*len = (size_t)n;
-	else {
-		free(p);
-		p = NULL;
-	}
-	fclose(f);
-	return p;
-}
-
-static bool spit(const char *path, const void *p, size_t len)
-{
-	FILE *f = fopen(path, "wb");
-	bool ok = f && fwrite(p, 1, len, f) == len;
-	if (f)
-		ok = fclose(f) == 0 && ok;
-	return ok;
-}
-
 static bool exists(const char *path)
 {
 	return access(path, F_OK) == 0;
@@ -71,7 +43,7 @@ static bool exists(const char *path)
 static bool file_digest(const char *path, unsigned char md[32])
 {
 	size_t len;
-	unsigned char *b = slurp(path, &len);
+	unsigned char *b = tokensetup_slurp(path, &len);
 	bool ok = b && EVP_Digest(b, len, md, NULL, EVP_sha256(), NULL);
 	free(b);
 	return ok;
@@ -122,8 +94,8 @@ static bool replace_entry(const char *from, const char *to, const char *name, co
 			  size_t len)
 {
 	size_t n;
-	void *all = slurp(from, &n);
-	bool ok = all && spit(to, all, n);
+	void *all = tokensetup_slurp(from, &n);
+	bool ok = all && tokensetup_spit(to, all, n);
 	free(all);
 	int ze;
 	zip_t *z = ok ? zip_open(to, 0, &ze) : NULL;
@@ -323,19 +295,8 @@ static unsigned char *issue(sealkit_signer *key, const char *dn, sealkit_signer 
 
 static int setup(void)
 {
-	snprintf(tmpdir, sizeof tmpdir, "%s/sealkit-ofdstamp-XXXXXX",
-		 getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-	if (!mkdtemp(tmpdir))
+	if (!tokensetup_dir(tmpdir, sizeof tmpdir, "sealkit-ofdstamp"))
 		return 1;
-	char tokens[300], conf[300];
-	snprintf(tokens, sizeof tokens, "%s/tokens", tmpdir);
-	snprintf(conf, sizeof conf, "%s/sealkit.conf", tmpdir);
-	mkdir(tokens, 0700);
-	const char *c = "pin_iterations = 1000\n";
-	if (!spit(conf, c, strlen(c)))
-		return 1;
-	setenv("SEALKIT_TOKEN_DIR", tokens, 1);
-	setenv("SEALKIT_CONF", conf, 1);
 	static const char *const keys[] = {"maker", "signer", "other"};
 	if (!tokensetup_sm2(TOKEN, PIN, keys, 3))
 		harness_skip_all("cannot make a token with SEALKIT_MODULE");
@@ -679,11 +640,11 @@ static void test_failures_leave_nothing(void)
 	snprintf(nowhere, sizeof nowhere, "%s/no/such/dir/out.ofd", tmpdir);
 	CU_ASSERT_EQUAL(stamp(doc, nowhere, NULL, signer, &e), SEALKIT_ERR_IO);
 	/* An existing output stays as it was when stamping fails. */
-	CU_ASSERT_FATAL(spit(out, "old", 3));
+	CU_ASSERT_FATAL(tokensetup_spit(out, "old", 3));
 	o = (sealkit_ofd_stamp_options){.page = 9};
 	CU_ASSERT_NOT_EQUAL(stamp(doc, out, &o, signer, &e), SEALKIT_OK);
 	size_t len;
-	char *old = slurp(out, &len);
+	char *old = tokensetup_slurp(out, &len);
 	CU_ASSERT(old && len == 3 && !memcmp(old, "old", 3));
 	free(old);
 	unlink(out);
@@ -756,7 +717,7 @@ static void test_hostile_input(void)
 	CU_ASSERT_FALSE(exists(out));
 
 	tmp_path(in, sizeof in, "notzip.ofd");
-	CU_ASSERT_FATAL(spit(in, "not a zip at all", 16));
+	CU_ASSERT_FATAL(tokensetup_spit(in, "not a zip at all", 16));
 	CU_ASSERT_EQUAL(stamp(in, out, NULL, signer, &e), SEALKIT_ERR_FORMAT);
 	CU_ASSERT_FALSE(exists(out));
 	CU_ASSERT(no_temporaries());
@@ -769,14 +730,14 @@ static void test_prefixed_package(void)
 	sealkit_error e;
 	text_doc("plain.ofd", doc, sizeof doc);
 	size_t len;
-	unsigned char *b = slurp(doc, &len);
+	unsigned char *b = tokensetup_slurp(doc, &len);
 	CU_ASSERT_FATAL(b != NULL);
 	unsigned char *p = malloc(len + 100);
 	CU_ASSERT_FATAL(p != NULL);
 	memset(p, 'J', 100);
 	memcpy(p + 100, b, len);
 	tmp_path(pre, sizeof pre, "prefixed.ofd");
-	CU_ASSERT_FATAL(spit(pre, p, len + 100));
+	CU_ASSERT_FATAL(tokensetup_spit(pre, p, len + 100));
 	free(b);
 	free(p);
 	tmp_path(out, sizeof out, "prefixed-out.ofd");

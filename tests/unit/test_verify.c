@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "harness.h"
+#include "tokensetup.h"
 #include "sealkit/ofd.h"
 #include "sealkit/verify.h"
 
@@ -43,25 +44,6 @@ static const char *category(const char *check)
 	return check;
 }
 
-
-static void *slurp(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	*len = 0;
-	if (!f)
-		return NULL;
-	fseek(f, 0, SEEK_END);
-	long n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	void *p = malloc(n > 0 ? (size_t)n : 1);
-	if (p && fread(p, 1, (size_t)n, f) != (size_t)n) {
-		free(p);
-		p = NULL;
-	}
-	fclose(f);
-	*len = (size_t)n;
-	return p;
-}
 
 /* The failed, deciding checks as "cat1,cat2" in expected.tsv's order (sorted). */
 static void failed_categories(const sealkit_report *r, char *out, size_t len)
@@ -132,7 +114,7 @@ static void run_rows(const char *only_mode)
 		size_t len = 0;
 		char fpath[2048], dpath[2048];
 		snprintf(fpath, sizeof fpath, "%s/%s", interop, file);
-		void *der = slurp(fpath, &len);
+		void *der = tokensetup_slurp(fpath, &len);
 		CU_ASSERT_FATAL(der != NULL);
 		sealkit_verify_options o = {0};
 		o.flags = !strcmp(mode, "strict")	 ? SEALKIT_VERIFY_STRICT

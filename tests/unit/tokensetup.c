@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "pkcs11x.h"
 
@@ -83,4 +84,49 @@ bool tokensetup(const char *path, const char *label, const char *pin, const char
 	f->C_Finalize(NULL);
 	dlclose(h);
 	return ok;
+}
+
+void *tokensetup_slurp(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	void *p = NULL;
+	long n;
+	*len = 0;
+	if (!f)
+		return NULL;
+	if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0 &&
+	    (p = malloc((size_t)n + 1)) && fread(p, 1, (size_t)n, f) == (size_t)n)
+		*len = (size_t)n;
+	else {
+		free(p);
+		p = NULL;
+	}
+	fclose(f);
+	return p;
+}
+
+bool tokensetup_spit(const char *path, const void *data, size_t len)
+{
+	FILE *f = fopen(path, "wb");
+	bool ok = f && fwrite(data, 1, len, f) == len;
+	if (f)
+		ok = fclose(f) == 0 && ok;
+	return ok;
+}
+
+bool tokensetup_dir(char *dir, size_t len, const char *prefix)
+{
+	const char *tmp = getenv("TMPDIR");
+	char tokens[600], conf[600];
+	static const char fast[] = "pin_iterations = 1000\n";
+	snprintf(dir, len, "%s/%s-XXXXXX", tmp && *tmp ? tmp : "/tmp", prefix);
+	if (!mkdtemp(dir))
+		return false;
+	snprintf(tokens, sizeof tokens, "%s/tokens", dir);
+	snprintf(conf, sizeof conf, "%s/sealkit.conf", dir);
+	if (mkdir(tokens, 0700) != 0 || !tokensetup_spit(conf, fast, sizeof fast - 1))
+		return false;
+	setenv("SEALKIT_TOKEN_DIR", tokens, 1);
+	setenv("SEALKIT_CONF", conf, 1);
+	return true;
 }

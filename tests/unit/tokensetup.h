@@ -15,4 +15,13 @@ bool tokensetup_sm2(const char *label, const char *pin, const char *const *names
 bool tokensetup(const char *module, const char *label, const char *pin, const char *const *names,
 		size_t n, bool sm2);
 
+/* A new directory under $TMPDIR (or /tmp) named PREFIX-XXXXXX, written
+ * into dir, with a tokens/ directory and a fast-PIN sealkit.conf, both set
+ * in the environment (SEALKIT_TOKEN_DIR, SEALKIT_CONF). */
+bool tokensetup_dir(char *dir, size_t len, const char *prefix);
+
+/* A whole file in memory (malloc'ed, one spare byte), NULL when unreadable. */
+void *tokensetup_slurp(const char *path, size_t *len);
+bool tokensetup_spit(const char *path, const void *data, size_t len);
+
 #endif

@@ -1,10 +1,10 @@
 # CUnit tests of libsealkit verification.
 check_PROGRAMS += tests/unit/test_verify
 TESTS += tests/unit/test_verify
-tests_unit_test_verify_SOURCES = tests/unit/test_verify.c
+tests_unit_test_verify_SOURCES = tests/unit/test_verify.c tests/unit/tokensetup.c tests/unit/tokensetup.h
 tests_unit_test_verify_CPPFLAGS = $(sealkit_cppflags)
 tests_unit_test_verify_CFLAGS = $(unit_cflags)
-tests_unit_test_verify_LDADD = $(sealkit_ldadd) tests/unit/libharness.la $(CUNIT_LIBS)
+tests_unit_test_verify_LDADD = $(sealkit_ldadd) tests/unit/libharness.la $(CUNIT_LIBS) $(DL_LIBS)
 
 # Seals, stamps and certificates made with keys on sealkit-pkcs11.so.
 check_PROGRAMS += tests/unit/test_make
