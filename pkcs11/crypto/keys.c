@@ -214,6 +214,17 @@ out:
 	return rv;
 }
 
+/* A CKK_EC key on the SM2 curve is an SM2 key (spec/pkcs11-sm.md 1.6: the
+ * pair is accepted on input), so it reports the SM2 key type like one made
+ * with the SM2 mechanisms. */
+static CK_RV as_sm2_key(sk_object *o, const sk_curve *c)
+{
+	if (o->key_type != CKK_EC || !c->sm2)
+		return CKR_OK;
+	o->key_type = CKK_SM2;
+	return attrs_put_ulong(&o->attrs, CKA_KEY_TYPE, CKK_SM2);
+}
+
 CK_RV crypto_generate_key_pair(const CK_MECHANISM *mech, sk_object *pub, sk_object *priv)
 {
 	const mech_def *def;
@@ -256,6 +267,8 @@ CK_RV crypto_generate_key_pair(const CK_MECHANISM *mech, sk_object *pub, sk_obje
 	rv = key_export(pkey, curve, pub, true);
 	if (rv == CKR_OK)
 		rv = key_export(pkey, curve, priv, false);
+	if (rv == CKR_OK && curve && (rv = as_sm2_key(pub, curve)) == CKR_OK)
+		rv = as_sm2_key(priv, curve);
 	/* The private half keeps the generated key: no re-parse on first use.
 	 * The public half builds its own public-only key when needed. */
 	if (rv == CKR_OK)
@@ -316,7 +329,7 @@ static CK_RV check_ec(sk_object *key)
 	rv = key_curve(key, &c);
 	if (rv == CKR_KEY_TYPE_INCONSISTENT)
 		return CKR_TEMPLATE_INCONSISTENT;
-	if (rv != CKR_OK)
+	if (rv != CKR_OK || (rv = as_sm2_key(key, c)) != CKR_OK)
 		return rv;
 	if (key->cls == CKO_PRIVATE_KEY)
 		rv = object_secret_get(key, CKA_VALUE, NULL, 0, &len);

@@ -98,22 +98,18 @@ point01=$(sed -n 's/^CKA_EC_POINT: //p' "$SK_OUT")
 sk_run "$SMKEY" "$T" "$SK_PIN" 02 sm2-ec ec
 point02=$(sed -n 's/^CKA_EC_POINT: //p' "$SK_OUT")
 
-# listed_point ID: sets $listed to the CKA_EC_POINT pkcs11-tool --list-objects
-# shows for the public key with that ID (none for key types it does not know).
-listed_point() {
-	sk_p11 --token-label "$T" --list-objects --type pubkey
-	listed=$(awk -v id="$1" '/^[^ ]/ { point = "" }
-		/^  EC_POINT:/ { point = $2 }
-		/^  ID:/ && $2 == id { print point; exit }' "$SK_OUT")
-}
+# Both keys are SM2 keys and say so with the SM2 key type, however they were
+# made (pkcs11-tool prints it as an unknown algorithm, 2147483652).
 sk_p11 --token-label "$T" --login --pin "$SK_PIN" --list-objects
 sk_expect 'label: +sm2-vendor' "the 0x80000004 key in the object list"
-sk_expect 'EC_PARAMS: +06082a811ccf5501822d' "the SM2 curve OID as CKA_EC_PARAMS"
-listed_point 02
-[ "$listed" = "$point02" ] || sk_fail "pkcs11-tool lists EC_POINT '$listed' for key 02, C_GetAttributeValue gave $point02"
+sk_expect 'label: +sm2-ec' "the key made with CKM_EC_KEY_PAIR_GEN in the object list"
+n=$(grep -c 'Key Object; unknown key algorithm 2147483652' "$SK_OUT" || true)
+[ "$n" -eq 4 ] || sk_fail "expected 4 key objects of type 0x80000004 (CKK_EC on the SM2 curve reports SM2), saw $n"
 if [ -n "$tool_key" ]; then
-	listed_point 30
-	point30=$listed
+	# Its point cannot be listed for a vendor key type; the signing checks
+	# below use the keys whose points p11smkey printed.
+	echo "    (this pkcs11-tool made an SM2 key; its signatures are not checked here)"
+	tool_key=
 fi
 
 # sm2_pem POINT OUT: the public key as PEM for openssl. (pkcs11-tool 0.23
@@ -200,7 +196,6 @@ sign_check 01 sm2-vendor.pem
 sm2_pem "$point02" sm2-ec.pem
 sign_check 02 sm2-ec.pem
 if [ -n "$tool_key" ]; then
-	sm2_pem "$point30" tool-sm2.pem
 	sign_check 30 tool-sm2.pem
 fi
 
@@ -223,8 +218,7 @@ if command -v p11tool >/dev/null 2>&1; then
 	fi
 	sk_run p11t --login --list-privkeys "pkcs11:token=$T"
 	sk_expect 'Label: sm2-vendor$' "the 0x80000004 private key in p11tool's list"
-	sk_expect 'Label: sm2-ec$' "the CKK_EC SM2 private key in p11tool's list"
-	sk_expect 'Type: Private key \(EC/ECDSA\)' "the CKK_EC SM2 key shown as an EC key"
+	sk_expect 'Label: sm2-ec$' "the SM2 private key made with CKM_EC_KEY_PAIR_GEN in p11tool's list"
 
 	sk_run p11t --login --generate-privkey=ecdsa --curve=secp256r1 --label p11tool-p256 \
 		"pkcs11:token=$T"

@@ -230,6 +230,15 @@ static void test_canonical(void)
 	CK_OK(p11->C_GetAttributeValue(s, k2, &pa, 1));
 	CU_ASSERT(pa.ulValueLen == sizeof sm2_oid && !memcmp(params, sm2_oid, sizeof sm2_oid));
 	check_msg_sig(s, p2, k2, 0x80008100UL, true, false);
+	/* CKM_EC_KEY_PAIR_GEN on the SM2 curve makes SM2 keys, and they say so. */
+	CK_MECHANISM ecg = {CKM_EC_KEY_PAIR_GEN, NULL, 0};
+	CK_ATTRIBUTE ep = {CKA_EC_PARAMS, (void *)sm2_oid, sizeof sm2_oid};
+	CK_OBJECT_HANDLE p3, k3;
+	CK_OK(p11->C_GenerateKeyPair(s, &ecg, &ep, 1, NULL, 0, &p3, &k3));
+	CU_ASSERT_EQUAL(get_ulong(s, p3, CKA_KEY_TYPE), 0x80000004UL);
+	CU_ASSERT_EQUAL(get_ulong(s, k3, CKA_KEY_TYPE), 0x80000004UL);
+	CU_ASSERT_EQUAL(get_ulong(s, k3, CKA_KEY_GEN_MECHANISM), CKM_EC_KEY_PAIR_GEN);
+	check_msg_sig(s, p3, k3, 0x80008100UL, true, false);
 	/* Find by an alias key type finds the same key. */
 	CK_ULONG kt = 0x80000016UL;
 	CK_OBJECT_CLASS cls = CKO_PRIVATE_KEY;
@@ -239,7 +248,7 @@ static void test_canonical(void)
 	CK_OK(p11->C_FindObjectsInit(s, f, 2));
 	CK_OK(p11->C_FindObjects(s, h, 4, &nh));
 	CK_OK(p11->C_FindObjectsFinal(s));
-	CU_ASSERT(nh == 2 && (h[0] == priv || h[1] == priv));
+	CU_ASSERT(nh == 3 && (h[0] == priv || h[1] == priv || h[2] == priv));
 	p11t_fini();
 }
 
