@@ -184,6 +184,7 @@ static CK_RV add_proxy(sk_config *cfg, const char *where, const char *val)
 	cfg->proxies = v;
 	p = &v[cfg->n_proxies];
 	memset(p, 0, sizeof *p);
+	p->sm2_ciphertext = SK_UNSET;
 	p->module = strndup(val, path_len);
 	p->where = strdup(where);
 	if (path_len < strlen(val))
@@ -208,6 +209,17 @@ static CK_RV set_proxy_option(sk_config *cfg, const char *where, const char *key
 	}
 	if (!strcmp(key, "proxy.init_args"))
 		return set_string(&p->init_args, val);
+	if (!strcmp(key, "proxy.sm2_ciphertext")) {
+		static const char *const ct_forms[] = {"c1c3c2", "c1c2c3", "der", NULL};
+		for (int i = 0; ct_forms[i]; i++)
+			if (!strcmp(val, ct_forms[i])) {
+				p->sm2_ciphertext = i;
+				return CKR_OK;
+			}
+		fprintf(stderr, "sealkit-pkcs11: %s: %s must be c1c3c2, c1c2c3 or der\n", where,
+			key);
+		return CKR_GENERAL_ERROR;
+	}
 	if (strcmp(key, "proxy.ignore_mechanisms")) {
 		fprintf(stderr, "sealkit-pkcs11: %s: unknown setting '%s'\n", where, key);
 		return CKR_GENERAL_ERROR;

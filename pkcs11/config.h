@@ -15,6 +15,9 @@
  *   proxy.ignore_mechanisms = C[, C...]   device codes never used (a device's
  *                                 broken mechanisms); completed in software
  *                                 where that is possible
+ *   proxy.sm2_ciphertext = c1c3c2|c1c2c3|der   the device's SM2 ciphertext
+ *                                 layout, when not its profile's; converted
+ *                                 to and from the application's
  *   proxy =                       (empty) forgets the entries given so far
  * $SEALKIT_PROXY_MODULE=MODULE[:PROFILE] is one more `proxy =` line. */
 #ifndef SEALKIT_CONFIG_H
@@ -42,7 +45,8 @@ typedef struct sk_proxy_conf {
 	char *init_args; /* pReserved of its C_Initialize; NULL: none */
 	CK_MECHANISM_TYPE *ignore; /* device mechanism codes not to use */
 	size_t n_ignore;
-	char *where; /* "file:line" */
+	int sm2_ciphertext; /* CT_* of the device; SK_UNSET: its profile's */
+	char *where;        /* "file:line" */
 } sk_proxy_conf;
 
 /* Behaviour settings; SK_UNSET keeps the profile's own. */

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <openssl/crypto.h>
 
@@ -271,8 +272,20 @@ CK_RV C_WaitForSlotEvent(CK_FLAGS flags, CK_SLOT_ID_PTR pSlot, CK_VOID_PTR pRese
 		return rv;
 	if (!pSlot || pReserved)
 		return CKR_ARGUMENTS_BAD;
-	/* Soft tokens are never inserted or removed. */
-	return (flags & CKF_DONT_BLOCK) ? CKR_NO_EVENT : CKR_FUNCTION_NOT_SUPPORTED;
+	/* Soft tokens are never inserted or removed: events come from
+	 * proxied devices only, found by looking at their slot lists (a
+	 * blocking wait looks four times a second until C_Finalize). */
+	if (!(flags & CKF_DONT_BLOCK) && !proxy_active()) {
+		rv = CKR_FUNCTION_NOT_SUPPORTED;
+		goto out;
+	}
+	while ((rv = proxy_slot_event(pSlot)) == CKR_NO_EVENT && !(flags & CKF_DONT_BLOCK)) {
+		nanosleep(&(struct timespec){.tv_nsec = 250000000L}, NULL);
+		if ((rv = module_check()) != CKR_OK)
+			break;
+	}
+out:
+	return rv;
 }
 
 CK_RV soft_GetMechanismList(CK_SLOT_ID slotID, CK_MECHANISM_TYPE_PTR pMechanismList,

@@ -253,3 +253,152 @@ bool px_ec_point(const unsigned char *v, size_t len, const unsigned char **pt, s
 	}
 	return *pt_len > 0 && (*pt)[0] == 0x04;
 }
+
+/* ---- SM2 ciphertext layouts ------------------------------------------------- */
+
+#define CT_C1 65 /* 04 || x || y */
+#define CT_C3 32
+
+/* One DER TLV of `tag` at *p; false when malformed. */
+static bool tlv(const unsigned char **p, const unsigned char *end, unsigned char tag,
+		const unsigned char **val, size_t *len)
+{
+	const unsigned char *q = *p;
+	size_t l = 0;
+	if (end - q < 2 || *q++ != tag)
+		return false;
+	if (*q < 0x80) {
+		l = *q++;
+	} else {
+		size_t n = *q++ & 0x7f;
+		if (n == 0 || n > 4 || (size_t)(end - q) < n)
+			return false;
+		while (n--)
+			l = (l << 8) | *q++;
+	}
+	if ((size_t)(end - q) < l)
+		return false;
+	*val = q;
+	*len = l;
+	*p = q + l;
+	return true;
+}
+
+static size_t put_len(unsigned char *p, size_t len)
+{
+	size_t n = 0;
+	if (len < 0x80) {
+		p[0] = (unsigned char)len;
+		return 1;
+	}
+	for (size_t l = len; l; l >>= 8)
+		n++;
+	p[0] = (unsigned char)(0x80 | n);
+	for (size_t i = 0; i < n; i++)
+		p[n - i] = (unsigned char)(len >> (8 * i));
+	return n + 1;
+}
+
+/* A 32-byte unsigned number as a DER INTEGER. */
+static size_t put_uint(unsigned char *p, const unsigned char *v)
+{
+	size_t len = 32, h = 0;
+	while (len > 1 && *v == 0) {
+		v++;
+		len--;
+	}
+	p[h++] = 0x02;
+	h += put_len(p + h, len + (v[0] & 0x80 ? 1 : 0));
+	if (v[0] & 0x80)
+		p[h++] = 0;
+	memcpy(p + h, v, len);
+	return h + len;
+}
+
+static bool get_uint(const unsigned char *v, size_t len, unsigned char *out)
+{
+	if (len == 0 || (v[0] & 0x80))
+		return false; /* negative */
+	while (len > 0 && *v == 0) {
+		v++;
+		len--;
+	}
+	if (len > 32)
+		return false;
+	memset(out, 0, 32 - len);
+	memcpy(out + 32 - len, v, len);
+	return true;
+}
+
+/* The parts of a ciphertext in any layout: C1 copied to c1, C3 and C2
+ * pointing into `in`. */
+static bool ct_split(CK_MECHANISM_TYPE layout, const unsigned char *in, size_t len,
+		     unsigned char *c1, const unsigned char **c3, const unsigned char **c2,
+		     size_t *c2_len)
+{
+	if (layout != CKM_SM2_ENCRYPT_DER) {
+		if (len <= CT_C1 + CT_C3 || in[0] != 0x04)
+			return false;
+		memcpy(c1, in, CT_C1);
+		*c2_len = len - CT_C1 - CT_C3;
+		*c3 = in + CT_C1 + (layout == SKI_SM2_ENCRYPT_C1C2C3 ? *c2_len : 0);
+		*c2 = in + CT_C1 + (layout == SKI_SM2_ENCRYPT_C1C2C3 ? 0 : CT_C3);
+		return true;
+	}
+	const unsigned char *p = in, *end = in + len, *seq, *x, *y;
+	size_t seq_len, xl, yl, c3_len;
+	if (!tlv(&p, end, 0x30, &seq, &seq_len) || p != end)
+		return false;
+	p = seq;
+	end = seq + seq_len;
+	c1[0] = 0x04;
+	return tlv(&p, end, 0x02, &x, &xl) && tlv(&p, end, 0x02, &y, &yl) &&
+	       tlv(&p, end, 0x04, c3, &c3_len) && tlv(&p, end, 0x04, c2, c2_len) && p == end &&
+	       c3_len == CT_C3 && *c2_len > 0 && get_uint(x, xl, c1 + 1) &&
+	       get_uint(y, yl, c1 + 33);
+}
+
+CK_RV px_sm2_ct_convert(CK_MECHANISM_TYPE from, CK_MECHANISM_TYPE to, const unsigned char *in,
+			size_t in_len, unsigned char *out, size_t *out_len)
+{
+	unsigned char c1[CT_C1];
+	const unsigned char *c3, *c2;
+	size_t c2_len, n = 0;
+	CK_RV rv = CKR_ENCRYPTED_DATA_INVALID;
+	if (!ct_split(from, in, in_len, c1, &c3, &c2, &c2_len))
+		goto out;
+	rv = CKR_OK;
+	if (to == CKM_SM2_ENCRYPT_DER) {
+		/* The body after room for the SEQUENCE header, then the header. */
+		unsigned char *b = out + 6, hdr[6];
+		size_t h = 0;
+		n += put_uint(b + n, c1 + 1);
+		n += put_uint(b + n, c1 + 33);
+		b[n++] = 0x04;
+		n += put_len(b + n, CT_C3);
+		memcpy(b + n, c3, CT_C3);
+		n += CT_C3;
+		b[n++] = 0x04;
+		n += put_len(b + n, c2_len);
+		memmove(b + n, c2, c2_len);
+		n += c2_len;
+		hdr[h++] = 0x30;
+		h += put_len(hdr + h, n);
+		memmove(out + h, b, n);
+		memcpy(out, hdr, h);
+		*out_len = h + n;
+		goto out;
+	}
+	/* c3 and c2 may point into `in`, which is not `out`. */
+	memcpy(out, c1, CT_C1);
+	if (to == SKI_SM2_ENCRYPT_C1C2C3) {
+		memcpy(out + CT_C1, c2, c2_len);
+		memcpy(out + CT_C1 + c2_len, c3, CT_C3);
+	} else {
+		memcpy(out + CT_C1, c3, CT_C3);
+		memcpy(out + CT_C1 + CT_C3, c2, c2_len);
+	}
+	*out_len = CT_C1 + CT_C3 + c2_len;
+out:
+	return rv;
+}

@@ -30,12 +30,13 @@ static void module_free(px_module *m)
 
 static CK_RV module_profile(const sk_proxy_conf *pc, sk_profile **out)
 {
-	/* Only the numbering: behaviour settings of the configuration are
-	 * about our own tokens, not the device. */
+	/* The numbering: behaviour settings of the configuration are about
+	 * our own tokens, not the device; the entry may say how the device
+	 * lays out SM2 ciphertexts. */
 	sk_config c = {.profile = pc->profile,
 		       .sm2_sign_z = SK_UNSET,
 		       .sm2_signature = SK_UNSET,
-		       .sm2_ciphertext = SK_UNSET};
+		       .sm2_ciphertext = pc->sm2_ciphertext};
 	CK_RV rv = profile_build(&c, out);
 	if (rv != CKR_OK)
 		fprintf(stderr, "sealkit-pkcs11: %s: proxy %s: no such profile\n", pc->where,
@@ -114,15 +115,23 @@ static size_t field_len(const CK_UTF8CHAR *f, size_t n)
 	return n;
 }
 
-static void token_ident(const CK_TOKEN_INFO *ti, char *out, size_t size)
+/* What identifies a token: manufacturer|model|serial, the label when the
+ * serial is blank. An uninitialised token with a blank serial has nothing
+ * of its own (SoftHSM's free slot): the device's slot ID stands in. */
+static void token_ident(const CK_TOKEN_INFO *ti, CK_SLOT_ID dev, char *out, size_t size)
 {
 	size_t ser = field_len(ti->serialNumber, sizeof ti->serialNumber);
 	const CK_UTF8CHAR *last = ser ? ti->serialNumber : ti->label;
 	size_t last_len = ser ? ser : field_len(ti->label, sizeof ti->label);
-	snprintf(out, size, "%.*s|%.*s|%s%.*s",
-		 (int)field_len(ti->manufacturerID, sizeof ti->manufacturerID),
-		 (const char *)ti->manufacturerID, (int)field_len(ti->model, sizeof ti->model),
-		 (const char *)ti->model, ser ? "" : "label:", (int)last_len, (const char *)last);
+	int man = (int)field_len(ti->manufacturerID, sizeof ti->manufacturerID);
+	int model = (int)field_len(ti->model, sizeof ti->model);
+	if (!ser && !(ti->flags & CKF_TOKEN_INITIALIZED))
+		snprintf(out, size, "%.*s|%.*s|uninit:%lu", man, (const char *)ti->manufacturerID,
+			 model, (const char *)ti->model, (unsigned long)dev);
+	else
+		snprintf(out, size, "%.*s|%.*s|%s%.*s", man, (const char *)ti->manufacturerID,
+			 model, (const char *)ti->model, ser ? "" : "label:", (int)last_len,
+			 (const char *)last);
 }
 
 px_slot *px_slot_find(CK_SLOT_ID id)
@@ -226,8 +235,9 @@ static void set_absent(px_slot *sl)
 static CK_RV found_token(px_module *m, CK_SLOT_ID dev, const CK_TOKEN_INFO *ti, px_slot **out)
 {
 	char ident[sizeof((px_slot *)0)->ident];
+	bool uninit = !(ti->flags & CKF_TOKEN_INITIALIZED);
 	px_slot *sl = NULL;
-	token_ident(ti, ident, sizeof ident);
+	token_ident(ti, dev, ident, sizeof ident);
 	for (size_t i = 0; i < px.slots.count && !sl; i++) {
 		px_slot *c = px.slots.items[i];
 		if (c->mod == m && !strcmp(c->ident, ident))
@@ -235,6 +245,7 @@ static CK_RV found_token(px_module *m, CK_SLOT_ID dev, const CK_TOKEN_INFO *ti, 
 	}
 	if (sl) {
 		sl->dev = dev;
+		atomic_store(&sl->uninit, uninit);
 		if (!atomic_load(&sl->present)) {
 			atomic_fetch_add(&sl->generation, 1);
 			if (!sl->n_mechs)
@@ -251,7 +262,12 @@ static CK_RV found_token(px_module *m, CK_SLOT_ID dev, const CK_TOKEN_INFO *ti, 
 	sl->dev = dev;
 	sl->id = new_slot_id(ident);
 	atomic_init(&sl->present, true);
+	atomic_init(&sl->uninit, uninit);
 	atomic_init(&sl->generation, 1);
+	/* An event for C_WaitForSlotEvent, unless found while starting. */
+	sl->ev_present = false;
+	sl->ev_uninit = uninit;
+	sl->ev_generation = 1;
 	if (load_mechs(sl) != CKR_OK)
 		sk_debug("proxy: %s: no mechanism list", ident);
 	if (!ptrvec_push(&px.slots, sl)) {
@@ -286,8 +302,8 @@ static CK_RV scan_module(px_module *m)
 	for (CK_ULONG i = 0; i < n && rv == CKR_OK; i++) {
 		CK_TOKEN_INFO ti;
 		px_slot *sl;
-		if (m->fl->C_GetTokenInfo(ids[i], &ti) != CKR_OK ||
-		    !(ti.flags & CKF_TOKEN_INITIALIZED))
+		/* Uninitialised tokens too: C_InitToken is how they start. */
+		if (m->fl->C_GetTokenInfo(ids[i], &ti) != CKR_OK)
 			continue;
 		if ((rv = found_token(m, ids[i], &ti, &sl)) == CKR_OK)
 			sl->seen = true;
@@ -324,6 +340,47 @@ out:
 	return rv;
 }
 
+CK_RV proxy_slot_event(CK_SLOT_ID *slot)
+{
+	CK_RV rv = CKR_OK;
+	pthread_mutex_lock(&px.lock);
+	if (!px.started || !px.modules.count) {
+		rv = CKR_NO_EVENT;
+		goto out;
+	}
+	for (size_t i = 0; i < px.modules.count && rv == CKR_OK; i++)
+		rv = scan_module(px.modules.items[i]);
+	if (rv != CKR_OK)
+		goto out;
+	rv = CKR_NO_EVENT;
+	for (size_t i = 0; i < px.slots.count && rv == CKR_NO_EVENT; i++) {
+		px_slot *sl = px.slots.items[i];
+		bool present = atomic_load(&sl->present), uninit = atomic_load(&sl->uninit);
+		unsigned long gen = atomic_load(&sl->generation);
+		/* A token pulled and put back between two looks is an event
+		 * too: its sessions are gone. */
+		if (sl->ev_present == present &&
+		    (!present || (sl->ev_uninit == uninit && sl->ev_generation == gen)))
+			continue;
+		sl->ev_present = present;
+		sl->ev_uninit = uninit;
+		sl->ev_generation = gen;
+		*slot = sl->id;
+		rv = CKR_OK;
+	}
+out:
+	pthread_mutex_unlock(&px.lock);
+	return rv;
+}
+
+bool proxy_active(void)
+{
+	pthread_mutex_lock(&px.lock);
+	bool on = px.started && px.modules.count > 0;
+	pthread_mutex_unlock(&px.lock);
+	return on;
+}
+
 CK_RV px_slot_get(CK_SLOT_ID id, px_slot **out)
 {
 	CK_RV rv = module_check();
@@ -356,10 +413,28 @@ bool px_gone(CK_RV rv)
 
 CK_RV px_slot_result(px_slot *sl, CK_RV rv)
 {
-	if (!px_gone(rv))
+	/* What a device says of a token not initialised yet: it is there. */
+	if (!px_gone(rv) || (rv == CKR_TOKEN_NOT_RECOGNIZED && atomic_load(&sl->uninit)))
 		return rv;
 	set_absent(sl);
 	return CKR_TOKEN_NOT_PRESENT;
+}
+
+void px_slot_initialized(px_slot *sl)
+{
+	CK_TOKEN_INFO ti;
+	char ident[sizeof sl->ident];
+	CK_SLOT_ID dev = px_slot_dev(sl);
+	if (sl->mod->fl->C_GetTokenInfo(dev, &ti) != CKR_OK)
+		return; /* the next scan sees what became of it */
+	token_ident(&ti, dev, ident, sizeof ident);
+	pthread_mutex_lock(&px.lock);
+	if (strcmp(ident, sl->ident))
+		sk_debug("proxy: slot 0x%lx is now %s (was %s)", (unsigned long)sl->id, ident,
+			 sl->ident);
+	memcpy(sl->ident, ident, sizeof ident);
+	atomic_store(&sl->uninit, !(ti.flags & CKF_TOKEN_INITIALIZED));
+	pthread_mutex_unlock(&px.lock);
 }
 
 /* ---- start and stop --------------------------------------------------------- */
@@ -381,6 +456,13 @@ CK_RV proxy_start(const sk_config *cfg)
 		}
 		if (rv == CKR_OK && m)
 			rv = scan_module(m);
+	}
+	/* What is there at the start is no event. */
+	for (size_t i = 0; i < px.slots.count; i++) {
+		px_slot *sl = px.slots.items[i];
+		sl->ev_present = atomic_load(&sl->present);
+		sl->ev_uninit = atomic_load(&sl->uninit);
+		sl->ev_generation = atomic_load(&sl->generation);
 	}
 	pthread_mutex_unlock(&px.lock);
 	return rv;

@@ -77,6 +77,8 @@ static CK_RV px_InitToken(CK_SLOT_ID slotID, CK_UTF8CHAR_PTR pPin, CK_ULONG ulPi
 	if (rv == CKR_OK)
 		rv = px_slot_result(
 			sl, sl->mod->fl->C_InitToken(px_slot_dev(sl), pPin, ulPinLen, pLabel));
+	if (rv == CKR_OK)
+		px_slot_initialized(sl); /* its new serial or label keeps our slot ID */
 	return rv;
 }
 

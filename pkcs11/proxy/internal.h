@@ -37,8 +37,13 @@ typedef struct px_slot {
 	CK_SLOT_ID id; /* ours */
 	px_module *mod;
 	CK_SLOT_ID dev;      /* the device's slot ID now; guarded by px.lock */
-	char ident[32 + 16 + 16 + 32 + 4]; /* manufacturer|model|serial (or label) */
+	char ident[32 + 16 + 16 + 32 + 8]; /* manufacturer|model|serial (or label) */
 	atomic_bool present;
+	/* The token is not initialised (CKF_TOKEN_INITIALIZED clear). */
+	atomic_bool uninit;
+	/* What C_WaitForSlotEvent last reported (px.lock). */
+	bool ev_present, ev_uninit;
+	unsigned long ev_generation;
 	bool seen; /* listed by the device in the scan under way (px.lock) */
 	/* Bumped each time the token comes back: older sessions are dead. */
 	atomic_ulong generation;
@@ -53,7 +58,8 @@ typedef enum px_mode {
 	PXM_DIRECT,  /* the device's mechanism, maybe with a signature format change */
 	PXM_BUFFER,  /* the device's single-part mechanism under multi-part calls */
 	PXM_HASH,    /* we hash, the device signs or verifies the digest */
-	PXM_SOFT     /* a digest computed here */
+	PXM_SOFT,    /* a digest computed here */
+	PXM_CT       /* SM2 encryption, the ciphertext re-encoded (input held) */
 } px_mode;
 
 /* Signature format change between the application and the device. */
@@ -80,6 +86,9 @@ typedef struct px_op {
 	size_t len, cap;
 	/* PXM_SOFT */
 	crypto_op *soft;
+	/* PXM_CT: the application's and the device's ciphertext layouts
+	 * (CKM_SM2_ENCRYPT, CKM_SM2_ENCRYPT_DER, SKI_SM2_ENCRYPT_C1C2C3) */
+	CK_MECHANISM_TYPE ct_app, ct_dev;
 	/* A result made here that did not fit the caller's buffer: kept for
 	 * the retry (the device's operation is over). */
 	unsigned char *pending;
@@ -125,8 +134,13 @@ CK_SLOT_ID px_slot_dev(px_slot *sl);
 /* Whether a device result means the token is gone. */
 bool px_gone(CK_RV rv);
 /* After a device call on a slot: a "gone" result marks the token absent
- * and becomes CKR_TOKEN_NOT_PRESENT; others pass. */
+ * and becomes CKR_TOKEN_NOT_PRESENT; others pass (so does
+ * CKR_TOKEN_NOT_RECOGNIZED from an uninitialised token). */
 CK_RV px_slot_result(px_slot *sl, CK_RV rv);
+/* After C_InitToken through us: the token's identity as it is now (an
+ * uninitialised token's serial and label may have been blank), so that
+ * scans keep finding it under the same slot ID. */
+void px_slot_initialized(px_slot *sl);
 /* The device mechanism for our operation, NULL when not offered. */
 const px_mech *px_mech_for(const px_slot *sl, CK_MECHANISM_TYPE op);
 
@@ -196,6 +210,12 @@ void px_hash_free(void *md);
 /* Signature formats: r||s (2 * half bytes) <-> DER SEQUENCE{r, s}. */
 CK_RV px_der_to_raw(const unsigned char *der, size_t der_len, unsigned char *raw, size_t half);
 CK_RV px_raw_to_der(const unsigned char *raw, size_t half, unsigned char *der, size_t *der_len);
+/* An SM2 ciphertext from one layout (CKM_SM2_ENCRYPT: C1||C3||C2,
+ * SKI_SM2_ENCRYPT_C1C2C3, CKM_SM2_ENCRYPT_DER: SEQUENCE{x, y, C3, C2}) to
+ * another; `out` (not `in`) has room for in_len + 32 bytes.
+ * CKR_ENCRYPTED_DATA_INVALID when `in` is not of its layout. */
+CK_RV px_sm2_ct_convert(CK_MECHANISM_TYPE from, CK_MECHANISM_TYPE to, const unsigned char *in,
+			size_t in_len, unsigned char *out, size_t *out_len);
 /* The point inside CKA_EC_POINT (DER OCTET STRING or bare). */
 bool px_ec_point(const unsigned char *v, size_t len, const unsigned char **pt, size_t *pt_len);
 

@@ -24,7 +24,12 @@ typedef struct px_plan {
 	bool z;           /* SM2: Z of the key's point before the message */
 	const unsigned char *prefix;
 	size_t prefix_len;
+	CK_MECHANISM_TYPE ct_app, ct_dev; /* PXM_CT */
 } px_plan;
+
+/* SM2 ciphertext layouts: any one converts to any other. */
+static const CK_MECHANISM_TYPE sm2_cts[] = {CKM_SM2_ENCRYPT, SKI_SM2_ENCRYPT_C1C2C3,
+					    CKM_SM2_ENCRYPT_DER};
 
 /* SM2 signatures: what the input is and how the output is encoded. */
 enum { SM2_DIGEST_IN, SM2_Z, SM2_NOZ };
@@ -96,6 +101,20 @@ static bool plan_for(const px_slot *sl, op_kind kind, CK_MECHANISM_TYPE op, px_p
 			}
 		return false;
 	}
+	if (kind == OP_ENCRYPT || kind == OP_DECRYPT) {
+		bool sm2_ct = false;
+		for (size_t i = 0; i < 3; i++)
+			sm2_ct |= sm2_cts[i] == op;
+		for (size_t i = 0; i < 3 && sm2_ct; i++) {
+			if (!(p->dev = offered(sl, sm2_cts[i], need)))
+				continue;
+			p->mode = PXM_CT;
+			p->ct_app = op;
+			p->ct_dev = sm2_cts[i];
+			return true;
+		}
+		return false;
+	}
 	if (kind != OP_SIGN && kind != OP_VERIFY)
 		return false;
 	for (size_t i = 0; i < sizeof over_digest / sizeof over_digest[0]; i++) {
@@ -139,19 +158,26 @@ static bool plan_for(const px_slot *sl, op_kind kind, CK_MECHANISM_TYPE op, px_p
 
 bool px_can_complete(const px_slot *sl, CK_MECHANISM_TYPE op, CK_MECHANISM_INFO *info)
 {
-	px_plan ps, pv;
-	bool sign = plan_for(sl, OP_SIGN, op, &ps), verify = plan_for(sl, OP_VERIFY, op, &pv);
+	static const op_kind kinds[] = {OP_SIGN, OP_VERIFY, OP_ENCRYPT, OP_DECRYPT};
+	const px_mech *d = NULL;
+	CK_FLAGS flags = 0;
+	px_plan p;
 	memset(info, 0, sizeof *info);
-	if (sign || verify) {
-		const px_mech *d = sign ? ps.dev : pv.dev;
+	for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
+		if (!plan_for(sl, kinds[i], op, &p) || !p.dev)
+			continue;
+		d = d ? d : p.dev;
+		flags |= kind_flag(kinds[i]);
+	}
+	if (d) {
 		*info = d->info;
 		info->flags &= ~(CKF_SIGN | CKF_VERIFY | CKF_ENCRYPT | CKF_DECRYPT |
 				 CKF_SIGN_RECOVER | CKF_VERIFY_RECOVER | CKF_WRAP | CKF_UNWRAP |
 				 CKF_DERIVE | CKF_DIGEST);
-		info->flags |= (sign ? CKF_SIGN : 0) | (verify ? CKF_VERIFY : 0);
+		info->flags |= flags;
 		return true;
 	}
-	if (plan_for(sl, OP_DIGEST, op, &ps)) {
+	if (plan_for(sl, OP_DIGEST, op, &p)) {
 		info->flags = CKF_DIGEST;
 		return true;
 	}
@@ -355,6 +381,8 @@ static CK_RV init_locked(px_session *s, op_kind kind, CK_MECHANISM *m, CK_OBJECT
 	op->key = key;
 	op->prefix = p.prefix;
 	op->prefix_len = p.prefix_len;
+	op->ct_app = p.ct_app;
+	op->ct_dev = p.ct_dev;
 	if (p.mode == PXM_SOFT) {
 		rv = crypto_op_new(OP_DIGEST, m, NULL, &op->soft);
 		goto out;
@@ -515,6 +543,72 @@ static CK_RV finish_digest(px_op *op)
 	return rv;
 }
 
+/* SM2 encryption with the ciphertext in another layout than the device's:
+ * the whole input in one device call, the ciphertext re-encoded on the way
+ * out (encrypt) or in (decrypt). No key material is involved. */
+static CK_RV ct_run(px_session *s, px_op *op, op_kind kind, CK_BYTE *in, CK_ULONG in_len,
+		    CK_BYTE *out, CK_ULONG *out_len)
+{
+	CK_FUNCTION_LIST *fl = px_fl(s);
+	unsigned char *dev = NULL, *conv = NULL;
+	CK_ULONG dev_len = 0;
+	size_t conv_len = 0;
+	CK_RV rv = CKR_OK;
+	if (op->pending_set) {
+		rv = emit(op, op->pending, op->pending_len, out, out_len);
+		goto out;
+	}
+	if (in_len > BUFFER_MAX) {
+		rv = CKR_DATA_LEN_RANGE;
+		goto out;
+	}
+	if (kind == OP_DECRYPT) {
+		/* The device's plaintext as it is: length queries and short
+		 * buffers are its business. */
+		if (!(conv = malloc(in_len + 32))) {
+			rv = CKR_HOST_MEMORY;
+			goto out;
+		}
+		if (px_sm2_ct_convert(op->ct_app, op->ct_dev, in, in_len, conv, &conv_len) !=
+		    CKR_OK) {
+			/* Not a ciphertext: the device refuses it as it is,
+			 * which ends its operation as ours ends. */
+			dev_len = in_len + 32;
+			px_result(s, fl->C_Decrypt(s->dev, in, in_len, conv, &dev_len));
+			rv = CKR_ENCRYPTED_DATA_INVALID;
+			goto out;
+		}
+		rv = px_result(s, fl->C_Decrypt(s->dev, conv, conv_len, out, out_len));
+		goto out;
+	}
+	if (!out) {
+		/* C1 || C3 || C2 is 97 bytes more than the message; DER at
+		 * most 19 more again. */
+		*out_len = in_len + 97 + (op->ct_app == CKM_SM2_ENCRYPT_DER ? 19 : 0);
+		goto out;
+	}
+	if ((rv = px_result(s, fl->C_Encrypt(s->dev, in, in_len, NULL, &dev_len))) != CKR_OK)
+		goto out;
+	if (!(dev = malloc(dev_len + 1)) || !(conv = malloc(dev_len + 32))) {
+		rv = CKR_HOST_MEMORY;
+		goto out;
+	}
+	if ((rv = px_result(s, fl->C_Encrypt(s->dev, in, in_len, dev, &dev_len))) != CKR_OK) {
+		if (rv == CKR_BUFFER_TOO_SMALL)
+			rv = CKR_DEVICE_ERROR; /* the size it gave was not enough */
+		goto out;
+	}
+	if (px_sm2_ct_convert(op->ct_dev, op->ct_app, dev, dev_len, conv, &conv_len) != CKR_OK) {
+		rv = CKR_DEVICE_ERROR; /* the device's ciphertext is not what it should be */
+		goto out;
+	}
+	rv = emit(op, conv, conv_len, out, out_len);
+out:
+	free(dev);
+	free(conv);
+	return rv;
+}
+
 /* ---- the calls --------------------------------------------------------------------- */
 
 static CK_RV buffer_in(px_op *op, const CK_BYTE *in, CK_ULONG len)
@@ -557,6 +651,9 @@ static CK_RV oneshot_locked(px_session *s, op_kind kind, CK_BYTE *in, CK_ULONG i
 	switch (op->mode) {
 	case PXM_SOFT:
 		rv = crypto_op_oneshot(op->soft, in, in_len, out, out_len);
+		break;
+	case PXM_CT:
+		rv = ct_run(s, op, kind, in, in_len, out, out_len);
 		break;
 	case PXM_HASH:
 		if (!op->have_digest && (rv = px_hash_update(op->md, in, in_len)) != CKR_OK)
@@ -623,6 +720,12 @@ static CK_RV update_locked(px_session *s, op_kind kind, CK_BYTE *in, CK_ULONG in
 	case PXM_BUFFER:
 		rv = (!in && in_len) ? CKR_ARGUMENTS_BAD : buffer_in(op, in, in_len);
 		break;
+	case PXM_CT:
+		/* Held for the final call: no output before it. */
+		rv = (!in && in_len) || !out_len ? CKR_ARGUMENTS_BAD : buffer_in(op, in, in_len);
+		if (rv == CKR_OK)
+			*out_len = 0;
+		break;
 	default:
 		rv = dev_update(px_fl(s), kind, s->dev, in, in_len, out, out_len);
 		/* SoftHSM says "not initialised" where others say "not
@@ -670,6 +773,9 @@ static CK_RV final_locked(px_session *s, op_kind kind, CK_BYTE *out, CK_ULONG *o
 	switch (op->mode) {
 	case PXM_SOFT:
 		rv = crypto_op_final(op->soft, out, out_len);
+		break;
+	case PXM_CT:
+		rv = ct_run(s, op, kind, op->buf ? op->buf : (CK_BYTE *)"", op->len, out, out_len);
 		break;
 	case PXM_HASH:
 		if ((rv = finish_digest(op)) == CKR_OK)

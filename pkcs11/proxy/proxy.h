@@ -15,7 +15,26 @@
  * its ID across restarts, processes, re-plugging and module order, with no
  * state on disk; two tokens hashing alike (rare) take the next free ID in
  * the order they are found. Soft token slot IDs stay below PROXY_SLOT_MIN
- * (slot.c). Only initialised device tokens are shown.
+ * (slot.c).
+ *
+ * Uninitialised tokens. A device slot whose token is present but not
+ * initialised (SoftHSMv2's free slot, a blank USB key) is shown too, so
+ * that C_InitToken can reach it. With a serial number it is identified as
+ * above, and keeps its ID once initialised. Without one (SoftHSMv2) the
+ * device's slot ID stands in for the serial; C_InitToken through us then
+ * re-reads the token and keeps the slot ID for the rest of the session,
+ * whatever serial and label the device gave it. After a restart such a
+ * token is found by its new serial, under the ID that derives from it
+ * (stable from then on), and the device's next free slot takes the old
+ * free-slot ID. A token initialised by another process is seen as the
+ * free slot gone and a new token come.
+ *
+ * Events. C_WaitForSlotEvent looks at the devices' slot lists and reports
+ * a proxied slot whose token was removed, inserted or initialised since
+ * the last report (tokens there at C_Initialize are no event); CKF_DONT_BLOCK
+ * gives CKR_NO_EVENT when nothing changed, a blocking call looks again
+ * every 250 ms until something does or C_Finalize. Soft slots have no
+ * events; with no proxied module a blocking call is not supported.
  *
  * Session handles of proxied slots carry PROXY_SESSION_BIT: routing a call
  * (dispatch.c) is a test of the handle. Object handles are the device's own
@@ -27,7 +46,10 @@
  * our operation codes both ways. What the device lacks is completed where
  * no secret leaves it (ops.c): digests, hash-and-sign over the device's
  * sign-a-digest mechanism (for SM2 with Z from the key's public point and
- * the ID 1234567812345678), multi-part over single-part, raw r||s <-> DER.
+ * the ID 1234567812345678), multi-part over single-part, raw r||s <-> DER,
+ * and SM2 ciphertexts between C1||C3||C2, C1||C2||C3 and DER
+ * SEQUENCE{x, y, C3, C2} (`proxy.sm2_ciphertext` names the device's
+ * layout when its profile does not).
  *
  * Removal. A device call answering CKR_DEVICE_REMOVED, CKR_TOKEN_NOT_PRESENT,
  * CKR_TOKEN_NOT_RECOGNIZED or CKR_CRYPTOKI_NOT_INITIALIZED (the module lost
@@ -77,6 +99,12 @@ void proxy_abandon(void);
  * IDs: all of them, or those with a token present. `list` may be NULL;
  * *n counts every slot whether or not it fitted in `max`. */
 CK_RV proxy_slot_list(bool present_only, CK_SLOT_ID *list, CK_ULONG max, CK_ULONG *n);
+/* C_WaitForSlotEvent's poll: looks for tokens come and gone, and gives
+ * one proxied slot whose token was inserted, removed or initialised since
+ * the last report (or since C_Initialize); CKR_NO_EVENT when none. */
+CK_RV proxy_slot_event(CK_SLOT_ID *slot);
+/* Whether any module is proxied (a blocking wait has something to wait for). */
+bool proxy_active(void);
 
 /* The functions for proxied slots and sessions, in a function list's shape
  * (module-wide entries are NULL). */

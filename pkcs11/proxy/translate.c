@@ -151,6 +151,9 @@ static const CK_MECHANISM_TYPE completable[] = {
 	CKM_SM2_SM3_DER,
 	SKI_SM2_SM3_NOZ,
 	SKI_SM2_SM3_NOZ_DER,
+	CKM_SM2_ENCRYPT,
+	CKM_SM2_ENCRYPT_DER,
+	SKI_SM2_ENCRYPT_C1C2C3,
 };
 #define N_COMPLETABLE (sizeof completable / sizeof completable[0])
 

@@ -3,7 +3,9 @@
  * C_GenerateRandom. fakep11_fail(rv) makes every call from then on return
  * rv and the slot list empty (CKR_DEVICE_REMOVED: the key was pulled);
  * fakep11_fail(CKR_OK) plugs it back in, with its sessions gone, as a
- * re-plugged USB key's are. The test finds the two functions with dlsym. */
+ * re-plugged USB key's are. fakep11_blank(true) makes the token a blank
+ * one (not initialised, same serial) until C_InitToken. The test finds
+ * the functions with dlsym. */
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -17,12 +19,18 @@ static atomic_ulong failure;
 static atomic_ulong next_session = 1;
 static atomic_ulong min_session = 1; /* handles below are from before a re-plug */
 static bool initialized;
+static atomic_bool blank; /* token not initialised */
 
 __attribute__((visibility("default"))) void fakep11_fail(CK_RV rv)
 {
 	if (rv == CKR_OK)
 		atomic_store(&min_session, atomic_load(&next_session));
 	atomic_store(&failure, rv);
+}
+
+__attribute__((visibility("default"))) void fakep11_blank(bool b)
+{
+	atomic_store(&blank, b);
 }
 
 static CK_RV state(void)
@@ -116,10 +124,25 @@ static CK_RV f_GetTokenInfo(CK_SLOT_ID id, CK_TOKEN_INFO_PTR ti)
 	pad(ti->manufacturerID, sizeof ti->manufacturerID, "fake");
 	pad(ti->model, sizeof ti->model, "seal key");
 	pad(ti->serialNumber, sizeof ti->serialNumber, "FAKE0001");
-	ti->flags = CKF_TOKEN_INITIALIZED | CKF_USER_PIN_INITIALIZED | CKF_RNG;
+	ti->flags = atomic_load(&blank)
+			? CKF_RNG
+			: CKF_TOKEN_INITIALIZED | CKF_USER_PIN_INITIALIZED | CKF_RNG;
 	ti->ulMaxPinLen = 16;
 	ti->ulMinPinLen = 4;
 	return CKR_OK;
+}
+
+static CK_RV f_InitToken(CK_SLOT_ID id, CK_UTF8CHAR_PTR pin, CK_ULONG len, CK_UTF8CHAR_PTR label)
+{
+	CK_RV rv = state();
+	(void)label;
+	if (rv == CKR_OK && id != FAKE_SLOT)
+		rv = CKR_SLOT_ID_INVALID;
+	if (rv == CKR_OK && (len != 4 || memcmp(pin, "1234", 4)))
+		rv = CKR_PIN_INCORRECT;
+	if (rv == CKR_OK)
+		atomic_store(&blank, false);
+	return rv;
 }
 
 static CK_RV f_GetMechanismList(CK_SLOT_ID id, CK_MECHANISM_TYPE_PTR list, CK_ULONG_PTR n)
@@ -210,6 +233,7 @@ __attribute__((visibility("default"))) CK_RV C_GetFunctionList(CK_FUNCTION_LIST_
 	functions.C_GetSlotInfo = f_GetSlotInfo;
 	functions.C_GetTokenInfo = f_GetTokenInfo;
 	functions.C_GetMechanismList = f_GetMechanismList;
+	functions.C_InitToken = f_InitToken;
 	functions.C_OpenSession = f_OpenSession;
 	functions.C_CloseSession = f_CloseSession;
 	functions.C_GetSessionInfo = f_GetSessionInfo;

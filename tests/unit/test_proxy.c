@@ -407,6 +407,81 @@ static void test_softhsm_threads(void)
 	p11t_fini();
 }
 
+/* The proxied slot with an uninitialised token, or (CK_SLOT_ID)-1. */
+static CK_SLOT_ID proxied_free_slot(void)
+{
+	CK_SLOT_ID ids[16];
+	CK_ULONG n = 16;
+	CK_OK(p11->C_GetSlotList(CK_TRUE, ids, &n));
+	for (CK_ULONG i = 0; i < n; i++)
+		if (ids[i] >= 0x40000000UL && !(p11t_token_flags(ids[i]) & CKF_TOKEN_INITIALIZED))
+			return ids[i];
+	return (CK_SLOT_ID)-1;
+}
+
+/* SoftHSM's free slot shown behind sealkit, initialised through it (its
+ * serial appears then: the slot ID stays for the session), then used. */
+static void test_softhsm_init_token(void)
+{
+	unsigned char sig[80];
+	CK_UTF8CHAR label[32];
+	CK_TOKEN_INFO ti;
+	CK_OBJECT_HANDLE pub, priv;
+	if (!have_softhsm)
+		return;
+	start(softhsm_conf());
+	CK_SLOT_ID id = proxied_free_slot();
+	CU_ASSERT_FATAL(id != (CK_SLOT_ID)-1);
+	CU_ASSERT(in_list(id, CK_TRUE));
+	CK_OK(p11->C_GetTokenInfo(id, &ti));
+	CU_ASSERT(!(ti.flags & CKF_USER_PIN_INITIALIZED));
+	memset(label, ' ', sizeof label);
+	memcpy(label, "fresh", 5);
+	CK_OK(p11->C_InitToken(id, (CK_UTF8CHAR_PTR)SO_PIN, strlen(SO_PIN), label));
+	CU_ASSERT_EQUAL(slot_labelled("fresh"), id);
+	CK_OK(p11->C_GetTokenInfo(id, &ti));
+	CU_ASSERT(ti.flags & CKF_TOKEN_INITIALIZED);
+	CK_SESSION_HANDLE s;
+	CK_OK(p11->C_OpenSession(id, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL, &s));
+	CK_OK(p11->C_Login(s, CKU_SO, (CK_UTF8CHAR_PTR)SO_PIN, strlen(SO_PIN)));
+	CK_OK(p11->C_InitPIN(s, (CK_UTF8CHAR_PTR)USER_PIN, strlen(USER_PIN)));
+	CK_OK(p11->C_Logout(s));
+	CK_OK(p11->C_CloseSession(s));
+	CU_ASSERT(p11t_token_flags(id) & CKF_USER_PIN_INITIALIZED);
+	/* Still the same slot after more scans, and keys work. */
+	CU_ASSERT(in_list(id, CK_TRUE));
+	CU_ASSERT_EQUAL(slot_labelled("fresh"), id);
+	s = p11t_user_session(id);
+	p11t_ec_pair(s, true, "fresh-key", &pub, &priv);
+	EVP_PKEY *pkey = public_key(s, pub, "prime256v1");
+	CK_MECHANISM m = {CKM_ECDSA_SHA256, NULL, 0};
+	CK_ULONG n = sign(s, &m, priv, msg, strlen(msg), sig, sizeof sig);
+	CU_ASSERT(n == 64 && openssl_verifies(pkey, NULL, msg, strlen(msg), sig));
+	CK_OK(verify(s, &m, pub, msg, strlen(msg), sig, n));
+	EVP_PKEY_free(pkey);
+	p11t_fini();
+
+	/* After a restart the token is found by its serial (an ID of its own
+	 * from then on), with its key; SoftHSM offers a new free slot. */
+	start(softhsm_conf());
+	CK_SLOT_ID again = slot_labelled("fresh");
+	CU_ASSERT_FATAL(again != (CK_SLOT_ID)-1);
+	CU_ASSERT(proxied_free_slot() != (CK_SLOT_ID)-1);
+	s = p11t_user_session(again);
+	CK_OBJECT_CLASS cls = CKO_PRIVATE_KEY;
+	CK_ATTRIBUTE find[] = {{CKA_CLASS, &cls, sizeof cls}, {CKA_LABEL, "fresh-key", 9}};
+	CK_OBJECT_HANDLE h[2];
+	CK_ULONG got = 0;
+	CK_OK(p11->C_FindObjectsInit(s, find, 2));
+	CK_OK(p11->C_FindObjects(s, h, 2, &got));
+	CK_OK(p11->C_FindObjectsFinal(s));
+	CU_ASSERT_EQUAL(got, 1);
+	p11t_fini();
+	start(softhsm_conf());
+	CU_ASSERT_EQUAL(slot_labelled("fresh"), again);
+	p11t_fini();
+}
+
 /* ---- another sealkit with the TASS numbers: an SM2 HSM ------------------------------ */
 
 /* The inner instance's token, made through its own function list. */
@@ -593,6 +668,211 @@ static void test_hsm_templates(void)
 	p11t_fini();
 }
 
+/* ---- SM2 ciphertext layouts between the application and the device ------------- */
+
+static size_t der_len(unsigned char *p, size_t n)
+{
+	if (n < 0x80) {
+		p[0] = (unsigned char)n;
+		return 1;
+	}
+	p[0] = 0x81;
+	p[1] = (unsigned char)n;
+	return 2;
+}
+
+static size_t der_int(unsigned char *p, const unsigned char *v)
+{
+	size_t len = 32, h = 0;
+	while (len > 1 && !*v)
+		v++, len--;
+	p[h++] = 0x02;
+	h += der_len(p + h, len + (*v & 0x80 ? 1 : 0));
+	if (*v & 0x80)
+		p[h++] = 0;
+	memcpy(p + h, v, len);
+	return h + len;
+}
+
+/* C1||C3||C2 (short messages) -> OpenSSL's SEQUENCE{x, y, C3, C2}. */
+static size_t ct_to_der(const unsigned char *raw, size_t len, unsigned char *der)
+{
+	unsigned char body[300];
+	size_t n = 0, c2 = len - 97, h = 0;
+	n += der_int(body + n, raw + 1);
+	n += der_int(body + n, raw + 33);
+	body[n++] = 0x04;
+	n += der_len(body + n, 32);
+	memcpy(body + n, raw + 65, 32);
+	n += 32;
+	body[n++] = 0x04;
+	n += der_len(body + n, c2);
+	memcpy(body + n, raw + 97, c2);
+	n += c2;
+	der[h++] = 0x30;
+	h += der_len(der + h, n);
+	memcpy(der + h, body, n);
+	return h + n;
+}
+
+/* One TLV's value (short or 0x81 lengths). */
+static const unsigned char *der_get(const unsigned char **p, unsigned char tag, size_t *len)
+{
+	const unsigned char *q = *p;
+	if (*q++ != tag)
+		return NULL;
+	*len = *q == 0x81 ? q[1] : *q;
+	q += *q == 0x81 ? 2 : 1;
+	*p = q + *len;
+	return q;
+}
+
+/* SEQUENCE{x, y, C3, C2} -> C1||C3||C2; 0 when malformed. */
+static size_t ct_from_der(const unsigned char *der, unsigned char *raw)
+{
+	const unsigned char *p = der, *v[4];
+	size_t l[4], seq_len;
+	static const unsigned char tags[] = {0x02, 0x02, 0x04, 0x04};
+	if (!der_get(&p, 0x30, &seq_len))
+		return 0;
+	p = der + (der[1] == 0x81 ? 3 : 2);
+	for (int i = 0; i < 4; i++)
+		if (!(v[i] = der_get(&p, tags[i], &l[i])))
+			return 0;
+	raw[0] = 0x04;
+	for (int i = 0; i < 2; i++) {
+		while (l[i] > 32)
+			v[i]++, l[i]--;
+		memset(raw + 1 + 32 * i, 0, 32 - l[i]);
+		memcpy(raw + 1 + 32 * i + 32 - l[i], v[i], l[i]);
+	}
+	memcpy(raw + 65, v[2], 32);
+	memcpy(raw + 97, v[3], l[3]);
+	return 97 + l[3];
+}
+
+/* C1||C3||C2 <-> C1||C2||C3 */
+static void ct_swap(const unsigned char *in, size_t len, unsigned char *out, bool to_c1c2c3)
+{
+	size_t c2 = len - 97;
+	memcpy(out, in, 65);
+	if (to_c1c2c3) {
+		memcpy(out + 65, in + 97, c2);
+		memcpy(out + 65 + c2, in + 65, 32);
+	} else {
+		memcpy(out + 65, in + 65 + c2, 32);
+		memcpy(out + 97, in + 65, c2);
+	}
+}
+
+static CK_ULONG decrypt(CK_SESSION_HANDLE s, CK_MECHANISM *m, CK_OBJECT_HANDLE key,
+			const unsigned char *in, CK_ULONG len, unsigned char *out, CK_ULONG size)
+{
+	CK_ULONG n = size;
+	CK_OK(p11->C_DecryptInit(s, m, key));
+	CK_OK(p11->C_Decrypt(s, (CK_BYTE_PTR)in, len, out, &n));
+	return n;
+}
+
+/* The inner instance lays its ciphertexts out as C1||C2||C3 or in DER
+ * under the code that means C1||C3||C2 to the application (0x80008200);
+ * the proxy entry says so and the ciphertext is re-encoded both ways. */
+static void test_hsm_sm2_ciphertext(void)
+{
+	static const char *const forms[] = {"c1c2c3", "der"};
+	char saved[sizeof inner_args], extra[100];
+	memcpy(saved, inner_args, sizeof saved);
+	for (size_t f = 0; f < 2; f++) {
+		bool der = f == 1;
+		unsigned char ct[400], ct2[400], pt[200];
+		size_t mlen = strlen(msg), n2;
+		CK_OBJECT_HANDLE pub, priv;
+		EVP_PKEY *ossl;
+		snprintf(inner_args, sizeof inner_args, "%s; sm2_ciphertext = %s", saved, forms[f]);
+		snprintf(extra, sizeof extra, "proxy.sm2_ciphertext = %s\n", forms[f]);
+		start_hsm(extra);
+		CK_SLOT_ID id = slot_labelled("hsm");
+		CU_ASSERT_FATAL(id != (CK_SLOT_ID)-1);
+		CU_ASSERT(mech_listed(id, 0x80008200UL));
+		CK_MECHANISM_INFO mi;
+		CK_OK(p11->C_GetMechanismInfo(id, 0x80008200UL, &mi));
+		CU_ASSERT((mi.flags & (CKF_ENCRYPT | CKF_DECRYPT)) == (CKF_ENCRYPT | CKF_DECRYPT));
+		CK_SESSION_HANDLE s = p11t_user_session(id);
+		CK_OK(sm2_pair_import(p11, s, &ossl, &pub, &priv));
+		CU_ASSERT_FATAL(ossl != NULL);
+		CK_MECHANISM m = {0x80008200UL, NULL, 0};
+
+		/* Encrypted through the proxy: C1||C3||C2, which OpenSSL
+		 * decrypts (in its DER). A length query first. */
+		CK_ULONG n = 0;
+		CK_OK(p11->C_EncryptInit(s, &m, pub));
+		CK_OK(p11->C_Encrypt(s, (CK_BYTE_PTR)msg, mlen, NULL, &n));
+		CU_ASSERT(n >= mlen + 97);
+		n = sizeof ct;
+		CK_OK(p11->C_Encrypt(s, (CK_BYTE_PTR)msg, mlen, ct, &n));
+		CU_ASSERT_FATAL(n == mlen + 97);
+		CU_ASSERT_EQUAL(ct[0], 0x04);
+		unsigned char dct[400];
+		size_t dlen = ct_to_der(ct, n, dct), plen = sizeof pt;
+		EVP_PKEY_CTX *pc = EVP_PKEY_CTX_new(ossl, NULL);
+		CU_ASSERT(EVP_PKEY_decrypt_init(pc) > 0 &&
+			  EVP_PKEY_decrypt(pc, pt, &plen, dct, dlen) > 0 && plen == mlen &&
+			  !memcmp(pt, msg, mlen));
+		/* Decrypted through the proxy, in one part and in two. */
+		CK_ULONG pn = decrypt(s, &m, priv, ct, n, pt, sizeof pt);
+		CU_ASSERT(pn == mlen && !memcmp(pt, msg, mlen));
+		CK_ULONG part = sizeof pt, fin;
+		CK_OK(p11->C_DecryptInit(s, &m, priv));
+		CK_OK(p11->C_DecryptUpdate(s, ct, 50, pt, &part));
+		CU_ASSERT_EQUAL(part, 0);
+		part = sizeof pt;
+		CK_OK(p11->C_DecryptUpdate(s, ct + 50, n - 50, pt, &part));
+		fin = sizeof pt;
+		CK_OK(p11->C_DecryptFinal(s, pt, &fin));
+		CU_ASSERT(fin == mlen && !memcmp(pt, msg, mlen));
+		/* OpenSSL's ciphertext, in C1||C3||C2, decrypted through the proxy. */
+		size_t olen = sizeof dct;
+		const unsigned char *um = (const unsigned char *)msg;
+		CU_ASSERT_FATAL(EVP_PKEY_encrypt_init(pc) > 0 &&
+				EVP_PKEY_encrypt(pc, dct, &olen, um, mlen) > 0);
+		n2 = ct_from_der(dct, ct2);
+		CU_ASSERT_FATAL(n2 == mlen + 97);
+		pn = decrypt(s, &m, priv, ct2, n2, pt, sizeof pt);
+		CU_ASSERT(pn == mlen && !memcmp(pt, msg, mlen));
+		/* Not a ciphertext: refused, and the next operation starts. */
+		CK_OK(p11->C_DecryptInit(s, &m, priv));
+		pn = sizeof pt;
+		CK_ASSERT_RV(p11->C_Decrypt(s, (CK_BYTE_PTR)msg, mlen, pt, &pn),
+			     CKR_ENCRYPTED_DATA_INVALID);
+		pn = decrypt(s, &m, priv, ct, n, pt, sizeof pt);
+		CU_ASSERT(pn == mlen && !memcmp(pt, msg, mlen));
+
+		/* The device itself wants its own layout. */
+		CK_C_GetFunctionList get;
+		CK_FUNCTION_LIST *fl;
+		CK_SESSION_HANDLE ds;
+		void *dl = dlopen(hsm_copy, RTLD_NOW | RTLD_NOLOAD);
+		CU_ASSERT_FATAL(dl != NULL);
+		get = (CK_C_GetFunctionList)dlsym(dl, "C_GetFunctionList");
+		CU_ASSERT_FATAL(get && get(&fl) == CKR_OK);
+		CK_OK(fl->C_OpenSession(0, CKF_SERIAL_SESSION, NULL, NULL, &ds));
+		if (der)
+			n2 = ct_to_der(ct, n, ct2);
+		else
+			ct_swap(ct, n, ct2, true), n2 = n;
+		CK_ULONG dn = sizeof pt;
+		CK_OK(fl->C_DecryptInit(ds, &m, priv));
+		CK_OK(fl->C_Decrypt(ds, ct2, n2, pt, &dn));
+		CU_ASSERT(dn == mlen && !memcmp(pt, msg, mlen));
+		CK_OK(fl->C_CloseSession(ds));
+		dlclose(dl);
+		EVP_PKEY_CTX_free(pc);
+		EVP_PKEY_free(ossl);
+		p11t_fini();
+	}
+	memcpy(inner_args, saved, sizeof saved);
+}
+
 /* ---- a device that goes away ------------------------------------------------------ */
 
 typedef void (*fail_fn)(CK_RV);
@@ -664,6 +944,74 @@ static void test_device_removed(void)
 	p11t_fini();
 }
 
+typedef struct {
+	CK_SLOT_ID slot;
+	CK_RV rv;
+} waiter;
+
+static void *wait_event(void *arg)
+{
+	waiter *w = arg;
+	w->rv = p11->C_WaitForSlotEvent(0, &w->slot, NULL);
+	return NULL;
+}
+
+/* C_WaitForSlotEvent: removal, insertion and initialisation of a proxied
+ * token, polled (CKF_DONT_BLOCK) and waited for; soft slots have none. */
+static void test_slot_events(void)
+{
+	CK_SLOT_ID ev = 0;
+	void *dl;
+	start("");
+	CK_ASSERT_RV(p11->C_WaitForSlotEvent(CKF_DONT_BLOCK, &ev, NULL), CKR_NO_EVENT);
+	CK_ASSERT_RV(p11->C_WaitForSlotEvent(0, &ev, NULL), CKR_FUNCTION_NOT_SUPPORTED);
+	CK_ASSERT_RV(p11->C_WaitForSlotEvent(CKF_DONT_BLOCK, NULL, NULL), CKR_ARGUMENTS_BAD);
+	p11t_fini();
+
+	start("proxy = " FAKEP11_SO "\n");
+	CK_SLOT_ID id = slot_labelled("fake token");
+	CU_ASSERT_FATAL(id != (CK_SLOT_ID)-1);
+	fail_fn fail = fake_control(&dl);
+	void (*blank)(bool) = (void (*)(bool))dlsym(dl, "fakep11_blank");
+	CU_ASSERT_FATAL(blank != NULL);
+	/* What was there at the start is no event. */
+	CK_ASSERT_RV(p11->C_WaitForSlotEvent(CKF_DONT_BLOCK, &ev, NULL), CKR_NO_EVENT);
+	fail(CKR_DEVICE_REMOVED);
+	CK_OK(p11->C_WaitForSlotEvent(CKF_DONT_BLOCK, &ev, NULL));
+	CU_ASSERT_EQUAL(ev, id);
+	CK_ASSERT_RV(p11->C_WaitForSlotEvent(CKF_DONT_BLOCK, &ev, NULL), CKR_NO_EVENT);
+	CU_ASSERT(!in_list(id, CK_TRUE));
+	/* Back, blank: one event, the same slot ID (the serial is kept). */
+	blank(true);
+	fail(CKR_OK);
+	ev = 0;
+	CK_OK(p11->C_WaitForSlotEvent(CKF_DONT_BLOCK, &ev, NULL));
+	CU_ASSERT_EQUAL(ev, id);
+	CK_ASSERT_RV(p11->C_WaitForSlotEvent(CKF_DONT_BLOCK, &ev, NULL), CKR_NO_EVENT);
+	CU_ASSERT(in_list(id, CK_TRUE));
+	CU_ASSERT(!(p11t_token_flags(id) & CKF_TOKEN_INITIALIZED));
+	CK_UTF8CHAR label[32];
+	memset(label, ' ', sizeof label);
+	CK_ASSERT_RV(p11->C_InitToken(id, (CK_UTF8CHAR_PTR) "0000", 4, label), CKR_PIN_INCORRECT);
+	CK_OK(p11->C_InitToken(id, (CK_UTF8CHAR_PTR) "1234", 4, label));
+	CK_OK(p11->C_WaitForSlotEvent(CKF_DONT_BLOCK, &ev, NULL));
+	CU_ASSERT_EQUAL(ev, id);
+	CU_ASSERT(p11t_token_flags(id) & CKF_TOKEN_INITIALIZED);
+	CK_ASSERT_RV(p11->C_WaitForSlotEvent(CKF_DONT_BLOCK, &ev, NULL), CKR_NO_EVENT);
+	/* A blocking wait returns when the token goes. */
+	waiter w = {0};
+	pthread_t th;
+	CU_ASSERT_FATAL(pthread_create(&th, NULL, wait_event, &w) == 0);
+	usleep(100000);
+	fail(CKR_DEVICE_REMOVED);
+	pthread_join(th, NULL);
+	CK_OK(w.rv);
+	CU_ASSERT_EQUAL(w.slot, id);
+	fail(CKR_OK);
+	dlclose(dl);
+	p11t_fini();
+}
+
 static void test_config(void)
 {
 	/* A module that is not there is left out; the soft slots work. */
@@ -675,6 +1023,7 @@ static void test_config(void)
 		"proxy.init_args = x\n",
 		"proxy = " FAKEP11_SO "\nproxy.ignore_mechanisms = 0x1, zz\n",
 		"proxy = :tass\n",
+		"proxy = " FAKEP11_SO "\nproxy.sm2_ciphertext = c2c1c3\n",
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		p11t_fresh_dir(10);
@@ -713,10 +1062,14 @@ void register_tests(void)
 	harness_test(s, "SoftHSM: RSA, multi-part over single-part", test_softhsm_rsa);
 	harness_test(s, "SoftHSM: SM3 digest completed", test_softhsm_digest);
 	harness_test(s, "SoftHSM: three threads sign and verify", test_softhsm_threads);
+	harness_test(s, "SoftHSM: free slot initialised through the proxy",
+		     test_softhsm_init_token);
 	harness_test(s, "TASS device: SM2 with canonical numbers", test_hsm_sm2);
 	harness_test(s, "TASS device: DER only, digests only", test_hsm_der_and_digest_only);
 	harness_test(s, "TASS device: key types and mechanisms in templates",
 		     test_hsm_templates);
+	harness_test(s, "TASS device: SM2 ciphertext layouts converted", test_hsm_sm2_ciphertext);
 	harness_test(s, "a device that fails and disappears", test_device_removed);
+	harness_test(s, "slot events of a device", test_slot_events);
 	harness_test(s, "proxy configuration", test_config);
 }
