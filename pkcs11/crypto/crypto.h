@@ -84,6 +84,24 @@ CK_RV crypto_check_key(sk_object *key);
 CK_RV crypto_random(CK_BYTE *out, CK_ULONG len);
 CK_RV crypto_seed(const CK_BYTE *seed, CK_ULONG len);
 
+/* ---- encodings (encoding.c): no key material, shared with the proxy ---- */
+
+/* Signatures: DER SEQUENCE{r, s} <-> r||s of 2 * half bytes. The DER form
+ * takes at most SIG_DER_MAX(half) bytes. sig_der_to_raw refuses trailing
+ * bytes and numbers wider than half. */
+#define SIG_DER_MAX(half) (2 * (half) + 9)
+CK_RV sig_der_to_raw(const unsigned char *der, size_t der_len, unsigned char *raw, size_t half);
+CK_RV sig_raw_to_der(const unsigned char *raw, size_t half, unsigned char *der, size_t *der_len);
+
+/* SM2 ciphertext layouts: C1||C3||C2 (GM/T 0003-2012), the older
+ * C1||C2||C3, and GM/T 0009 DER SEQUENCE{x, y, C3, C2}. */
+typedef enum sm2_ct_layout { SM2_CT_C1C3C2, SM2_CT_C1C2C3, SM2_CT_DER } sm2_ct_layout;
+/* Re-encodes a ciphertext; *out_len is the size needed (also with
+ * CKR_BUFFER_TOO_SMALL when out_cap is less). in and out must not overlap.
+ * CKR_ENCRYPTED_DATA_INVALID when `in` is not of layout `from`. */
+CK_RV sm2_ct_convert(sm2_ct_layout from, sm2_ct_layout to, const unsigned char *in, size_t in_len,
+		     unsigned char *out, size_t out_cap, size_t *out_len);
+
 /* The mechanism table (mechanisms.c). Callers' codes are read through the
  * active vendor profile (profile.h); internally a mechanism is named by its
  * operation code (the canonical code, or an SKI_ code for a vendor-only

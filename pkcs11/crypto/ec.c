@@ -12,44 +12,6 @@
 
 #include "internal.h"
 
-CK_RV sig_der_to_raw(const unsigned char *der, size_t der_len, unsigned char *raw, size_t half)
-{
-	const unsigned char *p = der;
-	ECDSA_SIG *sig = d2i_ECDSA_SIG(NULL, &p, (long)der_len);
-	const BIGNUM *r, *s;
-	CK_RV rv = CKR_GENERAL_ERROR;
-
-	if (sig == NULL)
-		return rv;
-	ECDSA_SIG_get0(sig, &r, &s);
-	if (BN_bn2binpad(r, raw, (int)half) >= 0 && BN_bn2binpad(s, raw + half, (int)half) >= 0)
-		rv = CKR_OK;
-	ECDSA_SIG_free(sig);
-	return rv;
-}
-
-CK_RV sig_raw_to_der(const unsigned char *raw, size_t half, unsigned char **der, size_t *der_len)
-{
-	ECDSA_SIG *sig = ECDSA_SIG_new();
-	BIGNUM *r = BN_bin2bn(raw, (int)half, NULL);
-	BIGNUM *s = BN_bin2bn(raw + half, (int)half, NULL);
-	int n;
-
-	*der = NULL;
-	if (sig == NULL || r == NULL || s == NULL || !ECDSA_SIG_set0(sig, r, s)) {
-		BN_free(r);
-		BN_free(s);
-		ECDSA_SIG_free(sig);
-		return CKR_HOST_MEMORY;
-	}
-	n = i2d_ECDSA_SIG(sig, der);
-	ECDSA_SIG_free(sig);
-	if (n <= 0)
-		return CKR_HOST_MEMORY;
-	*der_len = (size_t)n;
-	return CKR_OK;
-}
-
 static CK_RV ecdsa_init(crypto_op *op, const CK_MECHANISM *mech)
 {
 	const sk_curve *c;
@@ -103,19 +65,17 @@ static CK_RV ecdsa_sign_hash(crypto_op *op, const unsigned char *hash, size_t ha
 static CK_RV ecdsa_verify_hash(crypto_op *op, const unsigned char *hash, size_t hash_len,
 			       const CK_BYTE *sig, CK_ULONG sig_len)
 {
-	unsigned char *der = NULL;
+	unsigned char der[SIG_DER_MAX(66)]; /* P-521 at most */
 	size_t der_len;
 	CK_RV rv;
 
 	if (sig_len != op->out_size)
 		return CKR_SIGNATURE_LEN_RANGE;
-	rv = sig_raw_to_der(sig, op->key_bytes, &der, &der_len);
+	rv = sig_raw_to_der(sig, op->key_bytes, der, &der_len);
 	if (rv != CKR_OK)
 		return rv;
-	rv = EVP_PKEY_verify(op->pctx, der, der_len, hash, hash_len) == 1 ? CKR_OK
-									   : CKR_SIGNATURE_INVALID;
-	OPENSSL_free(der);
-	return rv;
+	return EVP_PKEY_verify(op->pctx, der, der_len, hash, hash_len) == 1 ? CKR_OK
+									    : CKR_SIGNATURE_INVALID;
 }
 
 static CK_RV ecdsa_update(crypto_op *op, const CK_BYTE *in, CK_ULONG in_len, CK_BYTE *out,

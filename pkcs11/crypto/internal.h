@@ -236,12 +236,6 @@ bool ec_point_unwrap(const unsigned char *in, size_t in_len, const unsigned char
 		     size_t *pt_len, size_t field_bytes);
 void key_cache_pkey(sk_object *o, EVP_PKEY *pkey);
 
-/* ---- DER <-> raw signatures (ec.c) ---- */
-CK_RV sig_der_to_raw(const unsigned char *der, size_t der_len, unsigned char *raw,
-		     size_t half);
-CK_RV sig_raw_to_der(const unsigned char *raw, size_t half, unsigned char **der,
-		     size_t *der_len);
-
 /* ---- key management helpers (keys.c, ec.c) ---- */
 /* Length of a derived/unwrapped secret key: CKA_VALUE_LEN of the template,
  * else dflt (0: the template must say), checked against the key type. */

@@ -6,6 +6,7 @@ SK_CRYPTO_SOURCES += \
 	pkcs11/crypto/digest.c \
 	pkcs11/crypto/hmac.c \
 	pkcs11/crypto/ec.c \
+	pkcs11/crypto/encoding.c \
 	pkcs11/crypto/sm2.c \
 	pkcs11/crypto/rsa.c \
 	pkcs11/crypto/aes.c \

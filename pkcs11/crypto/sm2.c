@@ -197,11 +197,11 @@ static CK_RV sm2_final(crypto_op *op, CK_BYTE *out, CK_ULONG *out_len)
 	return emit_sig(op, der, der_len, out, out_len);
 }
 
-/* A PKCS#11 signature as DER for OpenSSL; *tmp is to be freed. */
+/* A PKCS#11 signature as DER for OpenSSL: the caller's bytes, or a copy
+ * converted into buf (SM2_DER_SIG_MAX bytes). */
 static CK_RV sig_to_der(crypto_op *op, const CK_BYTE *sig, CK_ULONG sig_len,
-			const unsigned char **der, size_t *der_len, unsigned char **tmp)
+			const unsigned char **der, size_t *der_len, unsigned char *buf)
 {
-	*tmp = NULL;
 	if (is_der(op)) {
 		if (sig_len == 0 || sig_len > SM2_DER_SIG_MAX)
 			return CKR_SIGNATURE_LEN_RANGE;
@@ -211,29 +211,33 @@ static CK_RV sig_to_der(crypto_op *op, const CK_BYTE *sig, CK_ULONG sig_len,
 	}
 	if (sig_len != SM2_RAW_SIG)
 		return CKR_SIGNATURE_LEN_RANGE;
-	CK_RV rv = sig_raw_to_der(sig, SM2_HALF, tmp, der_len);
-	*der = *tmp;
-	return rv;
+	*der = buf;
+	return sig_raw_to_der(sig, SM2_HALF, buf, der_len);
+}
+
+/* The verdict of a message-in verification whose message is all in. */
+static CK_RV verify_hashed(crypto_op *op, const unsigned char *der, size_t der_len)
+{
+	unsigned char e[SM2_HALF];
+	CK_RV rv;
+
+	if (openssl_hashes(op))
+		return EVP_DigestVerifyFinal(op->mdctx, der, der_len) == 1 ? CKR_OK
+									   : CKR_SIGNATURE_INVALID;
+	if ((rv = digest_e(op, e)) != CKR_OK)
+		return rv;
+	return EVP_PKEY_verify(op->pctx, der, der_len, e, sizeof e) == 1 ? CKR_OK
+									 : CKR_SIGNATURE_INVALID;
 }
 
 static CK_RV sm2_verify_final(crypto_op *op, const CK_BYTE *sig, CK_ULONG sig_len)
 {
 	const unsigned char *der;
-	unsigned char *tmp, e[SM2_HALF];
+	unsigned char buf[SM2_DER_SIG_MAX];
 	size_t der_len;
-	CK_RV rv = sig_to_der(op, sig, sig_len, &der, &der_len, &tmp);
+	CK_RV rv = sig_to_der(op, sig, sig_len, &der, &der_len, buf);
 
-	if (rv != CKR_OK)
-		return rv;
-	if (openssl_hashes(op))
-		rv = EVP_DigestVerifyFinal(op->mdctx, der, der_len) == 1 ? CKR_OK
-									 : CKR_SIGNATURE_INVALID;
-	else if ((rv = digest_e(op, e)) == CKR_OK)
-		rv = EVP_PKEY_verify(op->pctx, der, der_len, e, sizeof e) == 1
-			     ? CKR_OK
-			     : CKR_SIGNATURE_INVALID;
-	OPENSSL_free(tmp);
-	return rv;
+	return rv == CKR_OK ? verify_hashed(op, der, der_len) : rv;
 }
 
 /* ---- digest in: e (32 bytes) in, r||s or DER out ---- */
@@ -258,154 +262,11 @@ static CK_RV sm2_raw_sign(crypto_op *op, const CK_BYTE *in, CK_ULONG in_len, CK_
 	return emit_sig(op, der, der_len, out, out_len);
 }
 
-/* ---- encryption: OpenSSL's DER <-> C1||C3||C2 ---- */
+/* ---- encryption: OpenSSL speaks GM/T 0009 DER; encoding.c converts ---- */
 
-static size_t der_put_len(unsigned char *p, size_t len)
+static sm2_ct_layout layout(const crypto_op *op)
 {
-	if (len < 0x80) {
-		p[0] = (unsigned char)len;
-		return 1;
-	}
-	size_t n = 0;
-	for (size_t l = len; l; l >>= 8)
-		n++;
-	p[0] = (unsigned char)(0x80 | n);
-	for (size_t i = 0; i < n; i++)
-		p[1 + i] = (unsigned char)(len >> (8 * (n - 1 - i)));
-	return 1 + n;
-}
-
-static size_t der_put_uint(unsigned char *p, const unsigned char *v, size_t len)
-{
-	size_t h = 0;
-
-	while (len > 1 && *v == 0) {
-		v++;
-		len--;
-	}
-	p[h++] = 0x02;
-	h += der_put_len(p + h, len + (v[0] & 0x80 ? 1 : 0));
-	if (v[0] & 0x80)
-		p[h++] = 0;
-	memcpy(p + h, v, len);
-	return h + len;
-}
-
-/* Reads one TLV; false on malformed input. */
-static bool der_get(const unsigned char **p, const unsigned char *end, unsigned char tag,
-		    const unsigned char **val, size_t *len)
-{
-	const unsigned char *q = *p;
-	size_t l = 0;
-
-	if (end - q < 2 || *q++ != tag)
-		return false;
-	if (*q < 0x80) {
-		l = *q++;
-	} else {
-		size_t n = *q++ & 0x7f;
-		if (n == 0 || n > sizeof(size_t) || (size_t)(end - q) < n)
-			return false;
-		while (n--)
-			l = (l << 8) | *q++;
-	}
-	if ((size_t)(end - q) < l)
-		return false;
-	*val = q;
-	*len = l;
-	*p = q + l;
-	return true;
-}
-
-/* A DER INTEGER as a fixed-width unsigned number. */
-static bool der_uint_fixed(const unsigned char *v, size_t len, unsigned char *out, size_t width)
-{
-	while (len > 0 && *v == 0) {
-		v++;
-		len--;
-	}
-	if (len > width)
-		return false;
-	memset(out, 0, width - len);
-	memcpy(out + width - len, v, len);
-	return true;
-}
-
-static CK_RV der_to_c1c3c2(const unsigned char *der, size_t der_len, unsigned char *out,
-			   size_t *out_len)
-{
-	const unsigned char *p = der, *end = der + der_len, *seq, *x, *y, *h, *c;
-	size_t seq_len, xl, yl, hl, cl;
-
-	if (!der_get(&p, end, 0x30, &seq, &seq_len))
-		return CKR_GENERAL_ERROR;
-	p = seq;
-	end = seq + seq_len;
-	if (!der_get(&p, end, 0x02, &x, &xl) || !der_get(&p, end, 0x02, &y, &yl) ||
-	    !der_get(&p, end, 0x04, &h, &hl) || !der_get(&p, end, 0x04, &c, &cl) ||
-	    hl != SM2_C3 || *out_len < SM2_C1 + SM2_C3 + cl)
-		return CKR_GENERAL_ERROR;
-	out[0] = 0x04;
-	if (!der_uint_fixed(x, xl, out + 1, SM2_HALF) ||
-	    !der_uint_fixed(y, yl, out + 1 + SM2_HALF, SM2_HALF))
-		return CKR_GENERAL_ERROR;
-	memcpy(out + SM2_C1, h, SM2_C3);
-	memcpy(out + SM2_C1 + SM2_C3, c, cl);
-	*out_len = SM2_C1 + SM2_C3 + cl;
-	return CKR_OK;
-}
-
-/* Between C1||C3||C2 and C1||C2||C3, in place. */
-static void swap_c2_c3(unsigned char *ct, size_t len, bool to_c1c2c3)
-{
-	unsigned char c3[SM2_C3];
-	size_t cl = len - SM2_C1 - SM2_C3;
-	unsigned char *body = ct + SM2_C1;
-
-	if (to_c1c2c3) {
-		memcpy(c3, body, SM2_C3);
-		memmove(body, body + SM2_C3, cl);
-		memcpy(body + cl, c3, SM2_C3);
-	} else {
-		memcpy(c3, body + cl, SM2_C3);
-		memmove(body + SM2_C3, body, cl);
-		memcpy(body, c3, SM2_C3);
-	}
-}
-
-static CK_RV c1c3c2_to_der(const unsigned char *in, size_t in_len, bool c1c2c3,
-			   unsigned char **der, size_t *der_len)
-{
-	size_t cl = in_len - SM2_C1 - SM2_C3, body, h = 0;
-	const unsigned char *c3 = in + SM2_C1 + (c1c2c3 ? cl : 0);
-	const unsigned char *c2 = in + SM2_C1 + (c1c2c3 ? 0 : SM2_C3);
-	unsigned char *p;
-
-	body = 2 * (2 + 1 + SM2_HALF) + 2 + SM2_C3 + 1 + 9 + cl;
-	p = OPENSSL_malloc(body + 10);
-	if (p == NULL)
-		return CKR_HOST_MEMORY;
-	/* Body first at an offset, then the SEQUENCE header in front. */
-	unsigned char *b = p + 10;
-	size_t n = 0;
-	n += der_put_uint(b + n, in + 1, SM2_HALF);
-	n += der_put_uint(b + n, in + 1 + SM2_HALF, SM2_HALF);
-	b[n++] = 0x04;
-	n += der_put_len(b + n, SM2_C3);
-	memcpy(b + n, c3, SM2_C3);
-	n += SM2_C3;
-	b[n++] = 0x04;
-	n += der_put_len(b + n, cl);
-	memcpy(b + n, c2, cl);
-	n += cl;
-	unsigned char hdr[10];
-	hdr[h++] = 0x30;
-	h += der_put_len(hdr + h, n);
-	memmove(p + h, b, n);
-	memcpy(p, hdr, h);
-	*der = p;
-	*der_len = h + n;
-	return CKR_OK;
+	return is_der(op) ? SM2_CT_DER : (op->variant & SM2V_C1C2C3) ? SM2_CT_C1C2C3 : SM2_CT_C1C3C2;
 }
 
 static CK_RV sm2_encrypt(crypto_op *op, const CK_BYTE *in, CK_ULONG in_len, CK_BYTE *out,
@@ -441,11 +302,12 @@ static CK_RV sm2_encrypt(crypto_op *op, const CK_BYTE *in, CK_ULONG in_len, CK_B
 	if (is_der(op)) {
 		rv = emit_der(op, ct, ct_len, out, out_len);
 	} else {
-		size_t n = *out_len;
-		rv = der_to_c1c3c2(ct, ct_len, out, &n);
-		if (rv == CKR_OK && (op->variant & SM2V_C1C2C3))
-			swap_c2_c3(out, n, true);
-		*out_len = n;
+		size_t n;
+		rv = sm2_ct_convert(SM2_CT_DER, layout(op), ct, ct_len, out, *out_len, &n);
+		if (rv == CKR_OK)
+			*out_len = n;
+		else
+			rv = CKR_GENERAL_ERROR; /* OpenSSL's own output: cannot happen */
 	}
 out:
 	OPENSSL_free(ct);
@@ -469,9 +331,13 @@ static CK_RV sm2_decrypt(crypto_op *op, const CK_BYTE *in, CK_ULONG in_len, CK_B
 		rv = out_check(out, out_len, in_len - SM2_C1 - SM2_C3, &done);
 		if (done || rv != CKR_OK)
 			return rv;
-		rv = c1c3c2_to_der(in, in_len, op->variant & SM2V_C1C2C3, &der, &src_len);
+		/* DER adds at most 20 bytes of headers (and loses none). */
+		der = OPENSSL_malloc(in_len + 20);
+		if (der == NULL)
+			return CKR_HOST_MEMORY;
+		rv = sm2_ct_convert(layout(op), SM2_CT_DER, in, in_len, der, in_len + 20, &src_len);
 		if (rv != CKR_OK)
-			return rv;
+			goto out;
 		src = der;
 	} else if (in_len < 2 + SM2_C1 + SM2_C3) {
 		return CKR_ENCRYPTED_DATA_LEN_RANGE;
@@ -520,28 +386,23 @@ static CK_RV sm2_verify(crypto_op *op, const CK_BYTE *data, CK_ULONG data_len, c
 			CK_ULONG sig_len)
 {
 	const unsigned char *der;
-	unsigned char *tmp;
+	unsigned char buf[SM2_DER_SIG_MAX];
 	size_t der_len;
 	CK_RV rv;
 
 	/* The signature's form first: a malformed one is reported as such
 	 * whatever the data. */
-	rv = sig_to_der(op, sig, sig_len, &der, &der_len, &tmp);
+	rv = sig_to_der(op, sig, sig_len, &der, &der_len, buf);
 	if (rv != CKR_OK)
 		return rv;
 	if (op->variant & SM2V_HASH) {
-		OPENSSL_free(tmp);
 		rv = sm2_update(op, data, data_len, NULL, NULL);
-		return rv == CKR_OK ? sm2_verify_final(op, sig, sig_len) : rv;
+		return rv == CKR_OK ? verify_hashed(op, der, der_len) : rv;
 	}
 	if (data_len != SM2_HALF)
-		rv = CKR_DATA_LEN_RANGE;
-	else
-		rv = EVP_PKEY_verify(op->pctx, der, der_len, data, data_len) == 1
-			     ? CKR_OK
-			     : CKR_SIGNATURE_INVALID;
-	OPENSSL_free(tmp);
-	return rv;
+		return CKR_DATA_LEN_RANGE;
+	return EVP_PKEY_verify(op->pctx, der, der_len, data, data_len) == 1 ? CKR_OK
+									    : CKR_SIGNATURE_INVALID;
 }
 
 const op_handler sm2_handler = {

@@ -207,15 +207,6 @@ CK_RV px_hash_z(void *md, const unsigned char *point, size_t point_len, const un
 CK_RV px_hash_update(void *md, const unsigned char *in, size_t len);
 CK_RV px_hash_final(void *md, unsigned char *out, size_t *len);
 void px_hash_free(void *md);
-/* Signature formats: r||s (2 * half bytes) <-> DER SEQUENCE{r, s}. */
-CK_RV px_der_to_raw(const unsigned char *der, size_t der_len, unsigned char *raw, size_t half);
-CK_RV px_raw_to_der(const unsigned char *raw, size_t half, unsigned char *der, size_t *der_len);
-/* An SM2 ciphertext from one layout (CKM_SM2_ENCRYPT: C1||C3||C2,
- * SKI_SM2_ENCRYPT_C1C2C3, CKM_SM2_ENCRYPT_DER: SEQUENCE{x, y, C3, C2}) to
- * another; `out` (not `in`) has room for in_len + 32 bytes.
- * CKR_ENCRYPTED_DATA_INVALID when `in` is not of its layout. */
-CK_RV px_sm2_ct_convert(CK_MECHANISM_TYPE from, CK_MECHANISM_TYPE to, const unsigned char *in,
-			size_t in_len, unsigned char *out, size_t *out_len);
 /* The point inside CKA_EC_POINT (DER OCTET STRING or bare). */
 bool px_ec_point(const unsigned char *v, size_t len, const unsigned char **pt, size_t *pt_len);
 

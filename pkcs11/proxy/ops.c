@@ -31,6 +31,14 @@ typedef struct px_plan {
 static const CK_MECHANISM_TYPE sm2_cts[] = {CKM_SM2_ENCRYPT, SKI_SM2_ENCRYPT_C1C2C3,
 					    CKM_SM2_ENCRYPT_DER};
 
+/* The ciphertext layout an SM2 encryption operation speaks. */
+static sm2_ct_layout ct_layout(CK_MECHANISM_TYPE op)
+{
+	return op == CKM_SM2_ENCRYPT_DER	   ? SM2_CT_DER
+	       : op == SKI_SM2_ENCRYPT_C1C2C3 ? SM2_CT_C1C2C3
+					       : SM2_CT_C1C3C2;
+}
+
 /* SM2 signatures: what the input is and how the output is encoded. */
 enum { SM2_DIGEST_IN, SM2_Z, SM2_NOZ };
 static const struct {
@@ -488,9 +496,9 @@ static CK_RV sign_emit(px_session *s, px_op *op, CK_BYTE *data, CK_ULONG len, CK
 		return rv == CKR_BUFFER_TOO_SMALL ? CKR_DEVICE_ERROR : rv;
 	if (op->conv == PXC_DER_TO_RAW) {
 		conv_len = 2 * op->half;
-		rv = px_der_to_raw(sig, sig_len, conv, op->half);
+		rv = sig_der_to_raw(sig, sig_len, conv, op->half);
 	} else if (sig_len == 2 * op->half) {
-		rv = px_raw_to_der(sig, op->half, conv, &conv_len);
+		rv = sig_raw_to_der(sig, op->half, conv, &conv_len);
 	} else {
 		rv = CKR_DEVICE_ERROR;
 	}
@@ -513,14 +521,14 @@ static void verify_sig(const px_op *op, CK_BYTE *sig, CK_ULONG sig_len, unsigned
 	*dev_sig = buf;
 	if (op->conv == PXC_DER_TO_RAW) {
 		/* device wants DER, application gave raw */
-		if (sig_len != 2 * op->half || px_raw_to_der(sig, op->half, buf, &n) != CKR_OK) {
+		if (sig_len != 2 * op->half || sig_raw_to_der(sig, op->half, buf, &n) != CKR_OK) {
 			static const unsigned char zero[] = {0x30, 6, 2, 1, 0, 2, 1, 0};
 			memcpy(buf, zero, sizeof zero);
 			n = sizeof zero;
 		}
 	} else {
 		n = 2 * op->half;
-		if (px_der_to_raw(sig, sig_len, buf, op->half) != CKR_OK)
+		if (sig_der_to_raw(sig, sig_len, buf, op->half) != CKR_OK)
 			memset(buf, 0, n);
 	}
 	*dev_len = n;
@@ -569,8 +577,8 @@ static CK_RV ct_run(px_session *s, px_op *op, op_kind kind, CK_BYTE *in, CK_ULON
 			rv = CKR_HOST_MEMORY;
 			goto out;
 		}
-		if (px_sm2_ct_convert(op->ct_app, op->ct_dev, in, in_len, conv, &conv_len) !=
-		    CKR_OK) {
+		if (sm2_ct_convert(ct_layout(op->ct_app), ct_layout(op->ct_dev), in, in_len, conv,
+				   in_len + 32, &conv_len) != CKR_OK) {
 			/* Not a ciphertext: the device refuses it as it is,
 			 * which ends its operation as ours ends. */
 			dev_len = in_len + 32;
@@ -598,7 +606,8 @@ static CK_RV ct_run(px_session *s, px_op *op, op_kind kind, CK_BYTE *in, CK_ULON
 			rv = CKR_DEVICE_ERROR; /* the size it gave was not enough */
 		goto out;
 	}
-	if (px_sm2_ct_convert(op->ct_dev, op->ct_app, dev, dev_len, conv, &conv_len) != CKR_OK) {
+	if (sm2_ct_convert(ct_layout(op->ct_dev), ct_layout(op->ct_app), dev, dev_len, conv,
+			   dev_len + 32, &conv_len) != CKR_OK) {
 		rv = CKR_DEVICE_ERROR; /* the device's ciphertext is not what it should be */
 		goto out;
 	}
