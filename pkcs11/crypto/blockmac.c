@@ -79,7 +79,7 @@ static CK_RV bmac_update(crypto_op *op, const CK_BYTE *in, CK_ULONG in_len, CK_B
 }
 
 /* The whole last cipher block into mac[]; callers truncate. */
-static CK_RV bmac_compute(crypto_op *op, unsigned char mac[BLOCK])
+static CK_RV bmac_compute(crypto_op *op, unsigned char *mac)
 {
 	CK_RV rv;
 
@@ -91,65 +91,12 @@ static CK_RV bmac_compute(crypto_op *op, unsigned char mac[BLOCK])
 	return rv;
 }
 
-static CK_RV bmac_final(crypto_op *op, CK_BYTE *out, CK_ULONG *out_len)
-{
-	unsigned char mac[BLOCK];
-	bool done;
-	CK_RV rv = out_check(out, out_len, op->out_size, &done);
-
-	if (done || rv != CKR_OK)
-		return rv;
-	rv = bmac_compute(op, mac);
-	if (rv == CKR_OK) {
-		memcpy(out, mac, op->out_size);
-		*out_len = op->out_size;
-	}
-	OPENSSL_cleanse(mac, sizeof(mac));
-	return rv;
-}
-
-static CK_RV bmac_oneshot(crypto_op *op, const CK_BYTE *in, CK_ULONG in_len, CK_BYTE *out,
-			  CK_ULONG *out_len)
-{
-	bool done;
-	CK_RV rv = out_check(out, out_len, op->out_size, &done);
-
-	if (done || rv != CKR_OK)
-		return rv;
-	rv = bmac_update(op, in, in_len, NULL, NULL);
-	return rv == CKR_OK ? bmac_final(op, out, out_len) : rv;
-}
-
-static CK_RV bmac_verify_final(crypto_op *op, const CK_BYTE *sig, CK_ULONG sig_len)
-{
-	unsigned char mac[BLOCK];
-	CK_RV rv;
-
-	if (sig_len != op->out_size)
-		return CKR_SIGNATURE_LEN_RANGE;
-	rv = bmac_compute(op, mac);
-	if (rv == CKR_OK && CRYPTO_memcmp(mac, sig, sig_len) != 0)
-		rv = CKR_SIGNATURE_INVALID;
-	OPENSSL_cleanse(mac, sizeof(mac));
-	return rv;
-}
-
-static CK_RV bmac_verify(crypto_op *op, const CK_BYTE *data, CK_ULONG data_len,
-			 const CK_BYTE *sig, CK_ULONG sig_len)
-{
-	CK_RV rv;
-
-	if (sig_len != op->out_size)
-		return CKR_SIGNATURE_LEN_RANGE;
-	rv = bmac_update(op, data, data_len, NULL, NULL);
-	return rv == CKR_OK ? bmac_verify_final(op, sig, sig_len) : rv;
-}
-
 const op_handler block_mac_handler = {
 	.init = bmac_init,
-	.oneshot = bmac_oneshot,
+	.oneshot = mac_oneshot,
 	.update = bmac_update,
-	.final = bmac_final,
-	.verify = bmac_verify,
-	.verify_final = bmac_verify_final,
+	.final = mac_final,
+	.verify = mac_verify,
+	.verify_final = mac_verify_final,
+	.mac = bmac_compute,
 };

@@ -60,65 +60,12 @@ static CK_RV hmac_compute(crypto_op *op, unsigned char *mac)
 	return EVP_MAC_final(op->mac, mac, &n, EVP_MAX_MD_SIZE) ? CKR_OK : CKR_GENERAL_ERROR;
 }
 
-static CK_RV hmac_final(crypto_op *op, CK_BYTE *out, CK_ULONG *out_len)
-{
-	unsigned char mac[EVP_MAX_MD_SIZE];
-	bool done;
-	CK_RV rv = out_check(out, out_len, op->out_size, &done);
-
-	if (done || rv != CKR_OK)
-		return rv;
-	rv = hmac_compute(op, mac);
-	if (rv == CKR_OK) {
-		memcpy(out, mac, op->out_size);
-		*out_len = op->out_size;
-	}
-	OPENSSL_cleanse(mac, sizeof(mac));
-	return rv;
-}
-
-static CK_RV hmac_oneshot(crypto_op *op, const CK_BYTE *in, CK_ULONG in_len, CK_BYTE *out,
-			  CK_ULONG *out_len)
-{
-	bool done;
-	CK_RV rv = out_check(out, out_len, op->out_size, &done);
-
-	if (done || rv != CKR_OK)
-		return rv;
-	rv = hmac_update(op, in, in_len, NULL, NULL);
-	return rv == CKR_OK ? hmac_final(op, out, out_len) : rv;
-}
-
-static CK_RV hmac_verify_final(crypto_op *op, const CK_BYTE *sig, CK_ULONG sig_len)
-{
-	unsigned char mac[EVP_MAX_MD_SIZE];
-	CK_RV rv;
-
-	if (sig_len != op->out_size)
-		return CKR_SIGNATURE_LEN_RANGE;
-	rv = hmac_compute(op, mac);
-	if (rv == CKR_OK && CRYPTO_memcmp(mac, sig, sig_len) != 0)
-		rv = CKR_SIGNATURE_INVALID;
-	OPENSSL_cleanse(mac, sizeof(mac));
-	return rv;
-}
-
-static CK_RV hmac_verify(crypto_op *op, const CK_BYTE *data, CK_ULONG data_len, const CK_BYTE *sig,
-			 CK_ULONG sig_len)
-{
-	CK_RV rv;
-
-	if (sig_len != op->out_size)
-		return CKR_SIGNATURE_LEN_RANGE;
-	rv = hmac_update(op, data, data_len, NULL, NULL);
-	return rv == CKR_OK ? hmac_verify_final(op, sig, sig_len) : rv;
-}
-
 const op_handler hmac_handler = {
 	.init = hmac_init,
-	.oneshot = hmac_oneshot,
+	.oneshot = mac_oneshot,
 	.update = hmac_update,
-	.final = hmac_final,
-	.verify = hmac_verify,
-	.verify_final = hmac_verify_final,
+	.final = mac_final,
+	.verify = mac_verify,
+	.verify_final = mac_verify_final,
+	.mac = hmac_compute,
 };

@@ -137,7 +137,18 @@ struct op_handler {
 			CK_ULONG sig_len);
 	CK_RV (*verify_final)(crypto_op *op, const CK_BYTE *sig, CK_ULONG sig_len);
 	void (*cleanup)(crypto_op *op);
+	/* MACs: the whole MAC of what update took (at most EVP_MAX_MD_SIZE
+	 * bytes); the mac_* functions below answer with op->out_size of it. */
+	CK_RV (*mac)(crypto_op *op, unsigned char *mac);
 };
+
+/* The single-part, final and verification steps every MAC shares (op.c). */
+CK_RV mac_oneshot(crypto_op *op, const CK_BYTE *in, CK_ULONG in_len, CK_BYTE *out,
+		  CK_ULONG *out_len);
+CK_RV mac_final(crypto_op *op, CK_BYTE *out, CK_ULONG *out_len);
+CK_RV mac_verify(crypto_op *op, const CK_BYTE *data, CK_ULONG data_len, const CK_BYTE *sig,
+		 CK_ULONG sig_len);
+CK_RV mac_verify_final(crypto_op *op, const CK_BYTE *sig, CK_ULONG sig_len);
 
 extern const op_handler digest_handler;
 extern const op_handler hmac_handler;

@@ -409,3 +409,59 @@ CK_RV crypto_op_verify_final(crypto_op *op, const CK_BYTE *sig, CK_ULONG sig_len
 		return CKR_OPERATION_NOT_INITIALIZED;
 	return op->ops->verify_final(op, sig, sig_len);
 }
+
+/* ---- what every MAC (HMAC, block cipher CBC-MAC) shares ---- */
+
+CK_RV mac_final(crypto_op *op, CK_BYTE *out, CK_ULONG *out_len)
+{
+	unsigned char mac[EVP_MAX_MD_SIZE];
+	bool done;
+	CK_RV rv = out_check(out, out_len, op->out_size, &done);
+
+	if (done || rv != CKR_OK)
+		return rv;
+	rv = op->ops->mac(op, mac);
+	if (rv == CKR_OK) {
+		memcpy(out, mac, op->out_size);
+		*out_len = op->out_size;
+	}
+	OPENSSL_cleanse(mac, sizeof(mac));
+	return rv;
+}
+
+CK_RV mac_oneshot(crypto_op *op, const CK_BYTE *in, CK_ULONG in_len, CK_BYTE *out,
+		  CK_ULONG *out_len)
+{
+	bool done;
+	CK_RV rv = out_check(out, out_len, op->out_size, &done);
+
+	if (done || rv != CKR_OK)
+		return rv;
+	rv = op->ops->update(op, in, in_len, NULL, NULL);
+	return rv == CKR_OK ? mac_final(op, out, out_len) : rv;
+}
+
+CK_RV mac_verify_final(crypto_op *op, const CK_BYTE *sig, CK_ULONG sig_len)
+{
+	unsigned char mac[EVP_MAX_MD_SIZE];
+	CK_RV rv;
+
+	if (sig_len != op->out_size)
+		return CKR_SIGNATURE_LEN_RANGE;
+	rv = op->ops->mac(op, mac);
+	if (rv == CKR_OK && CRYPTO_memcmp(mac, sig, sig_len) != 0)
+		rv = CKR_SIGNATURE_INVALID;
+	OPENSSL_cleanse(mac, sizeof(mac));
+	return rv;
+}
+
+CK_RV mac_verify(crypto_op *op, const CK_BYTE *data, CK_ULONG data_len, const CK_BYTE *sig,
+		 CK_ULONG sig_len)
+{
+	CK_RV rv;
+
+	if (sig_len != op->out_size)
+		return CKR_SIGNATURE_LEN_RANGE;
+	rv = op->ops->update(op, data, data_len, NULL, NULL);
+	return rv == CKR_OK ? mac_verify_final(op, sig, sig_len) : rv;
+}
